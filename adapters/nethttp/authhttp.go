@@ -1,0 +1,180 @@
+package authhttp
+
+import (
+	"context"
+	"net/http"
+
+	authframe "github.com/authframe/authframe/core"
+)
+
+// Option configures the middleware.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	skipper      func(*http.Request) bool
+	errorHandler func(http.ResponseWriter, *http.Request, error)
+}
+
+// WithSkipper lets requests for which skip returns true pass without authentication.
+func WithSkipper(skip func(*http.Request) bool) Option {
+	return optionFunc(func(c *config) { c.skipper = skip })
+}
+
+// WithErrorHandler replaces the default error response (the contract's JSON body and
+// WWW-Authenticate header, written by authframe.WriteError).
+func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) Option {
+	return optionFunc(func(c *config) { c.errorHandler = h })
+}
+
+func newConfig(opts []Option) config {
+	c := config{errorHandler: WriteError}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return c
+}
+
+// request is the authframe.Request view of an *http.Request. It copies nothing.
+type request struct{ r *http.Request }
+
+func (q request) Header(name string) string { return q.r.Header.Get(name) }
+func (q request) Cookie(name string) string {
+	c, err := q.r.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+func (q request) Query(name string) string { return q.r.URL.Query().Get(name) }
+func (q request) Method() string           { return q.r.Method }
+func (q request) Path() string             { return q.r.URL.Path }
+func (q request) RemoteAddr() string       { return q.r.RemoteAddr }
+
+// Request wraps r as an authframe.Request.
+func Request(r *http.Request) authframe.Request { return request{r} }
+
+// Middleware authenticates every request with guard (bearer token or session cookie) and
+// stores the Principal in the request context; failures are answered with the contract's
+// JSON error and never reach next.
+func Middleware(guard *authframe.Guard, opts ...Option) func(http.Handler) http.Handler {
+	c := newConfig(opts)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if c.skipper != nil && c.skipper(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			p, err := guard.Authenticate(r.Context(), request{r})
+			if err != nil {
+				c.errorHandler(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(authframe.ContextWithPrincipal(r.Context(), p)))
+		})
+	}
+}
+
+// Optional attaches the Principal when the request authenticates and otherwise lets it
+// through anonymously; it never rejects.
+func Optional(guard *authframe.Guard, opts ...Option) func(http.Handler) http.Handler {
+	c := newConfig(opts)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if c.skipper != nil && c.skipper(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if p, err := guard.Authenticate(r.Context(), request{r}); err == nil {
+				r = r.WithContext(authframe.ContextWithPrincipal(r.Context(), p))
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// Require lets a request through only when its Principal meets every requirement: a role
+// ("admin") or a permission ("read:reports"). No Principal is a 401, a missing requirement
+// a 403. Put it after Middleware.
+func Require(requirements ...string) func(http.Handler) http.Handler {
+	return require(authframe.Authorize, requirements)
+}
+
+// RequireAny is Require needing only one of the requirements.
+func RequireAny(requirements ...string) func(http.Handler) http.Handler {
+	return require(authframe.AuthorizeAny, requirements)
+}
+
+func require(check func(*authframe.Principal, ...string) error, reqs []string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, _ := authframe.PrincipalFromContext(r.Context())
+			if err := check(p, reqs...); err != nil {
+				WriteError(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// PrincipalFrom returns the Principal that Middleware stored for r.
+func PrincipalFrom(r *http.Request) (*authframe.Principal, bool) {
+	return authframe.PrincipalFromContext(r.Context())
+}
+
+// WriteError writes err in the contract's shape, with the request id of r's context.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	authframe.WriteError(w, err, requestID(r))
+}
+
+func requestID(r *http.Request) string {
+	return authframe.RequestIDFromContext(r.Context())
+}
+
+// Login checks the credentials, starts a browser session, sets its cookie on w and returns
+// the grant (with the CSRF token to hand to the page). The session id the client presented,
+// if any, is never adopted.
+func Login(ctx context.Context, guard *authframe.Guard, w http.ResponseWriter, r *http.Request, username, password string) (*authframe.SessionGrant, error) {
+	client := ClientInfo(guard, r)
+	u, err := guard.Login(ctx, username, password, client)
+	if err != nil {
+		return nil, err
+	}
+	grant, err := guard.StartSession(ctx, u, client)
+	if err != nil {
+		return nil, err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.SetCookie(w, grant.Cookie)
+	return grant, nil
+}
+
+// Logout destroys the caller's session server-side and clears its cookie.
+func Logout(ctx context.Context, guard *authframe.Guard, w http.ResponseWriter, r *http.Request) error {
+	p, _ := PrincipalFrom(r)
+	cookie, err := guard.EndSession(ctx, p)
+	w.Header().Set("Cache-Control", "no-store")
+	http.SetCookie(w, cookie)
+	return err
+}
+
+// ClientInfo returns the client's IP (as the Guard's trusted-proxy rules see it) and user
+// agent.
+func ClientInfo(guard *authframe.Guard, r *http.Request) authframe.ClientInfo {
+	return authframe.ClientInfo{IP: guard.ClientIP(request{r}), UserAgent: r.UserAgent()}
+}
+
+// RequestID accepts a safe incoming X-Request-ID or makes one, puts it in the request
+// context (error bodies and audit events repeat it) and echoes it in the response header.
+// Put it outermost.
+func RequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := authframe.RequestID(r.Header.Get(authframe.RequestIDHeader))
+		w.Header().Set(authframe.RequestIDHeader, id)
+		next.ServeHTTP(w, r.WithContext(authframe.ContextWithRequestID(r.Context(), id)))
+	})
+}

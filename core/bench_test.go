@@ -1,0 +1,204 @@
+package authframe_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/store"
+)
+
+type benchClaims struct {
+	jwt.RegisteredClaims
+	SID               string   `json:"sid,omitempty"`
+	Roles             []string `json:"roles,omitempty"`
+	PreferredUsername string   `json:"preferred_username,omitempty"`
+}
+
+type algCase struct {
+	name   string
+	method jwt.SigningMethod
+	sign   any
+	verify any
+	opt    authframe.Option
+}
+
+func algCases(b *testing.B) []algCase {
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	edPub, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	return []algCase{
+		{"HS256", jwt.SigningMethodHS256, hmacSecret, hmacSecret, authframe.WithHMACSecret("", hmacSecret)},
+		{"RS256", jwt.SigningMethodRS256, rsaKey, &rsaKey.PublicKey, authframe.WithKeyPEM(pemOf(b, rsaKey))},
+		{"ES256", jwt.SigningMethodES256, ecKey, &ecKey.PublicKey, authframe.WithKeyPEM(pemOf(b, ecKey))},
+		{"EdDSA", jwt.SigningMethodEdDSA, edKey, edPub, authframe.WithKeyPEM(pemOf(b, edKey))},
+	}
+}
+
+// benchTokens returns n distinct valid tokens, so that every verification is a cache miss.
+func benchTokens(b *testing.B, ac algCase, n int) []string {
+	toks := make([]string, n)
+	for i := range toks {
+		toks[i] = sign(b, ac.method, ac.sign, claims(func(c jwt.MapClaims) { c["jti"] = fmt.Sprint("j", i) }), nil)
+	}
+	return toks
+}
+
+// BenchmarkVerifyUncached compares the Guard's full verification (cache miss) with the
+// floor: a bare golang-jwt parse with the same checks.
+func BenchmarkVerifyUncached(b *testing.B) {
+	for _, ac := range algCases(b) {
+		toks := benchTokens(b, ac, 4096)
+		b.Run(ac.name+"/floor", func(b *testing.B) {
+			parser := jwt.NewParser(jwt.WithValidMethods([]string{ac.method.Alg()}), jwt.WithExpirationRequired(),
+				jwt.WithIssuedAt(), jwt.WithLeeway(10*time.Second), jwt.WithIssuer(testIss), jwt.WithAudience(testAud))
+			keyf := func(*jwt.Token) (any, error) { return ac.verify, nil }
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				var c benchClaims
+				if _, err := parser.ParseWithClaims(toks[i%len(toks)], &c, keyf); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+		b.Run(ac.name+"/authframe", func(b *testing.B) {
+			g, err := authframe.New(ac.opt, authframe.WithIssuer(testIss), authframe.WithAudience(testAud), authframe.WithCacheSize(0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer g.Close()
+			ctx := context.Background()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := g.VerifyToken(ctx, toks[i%len(toks)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkVerifyCached is the hot path: a token already verified, with revocations present
+// in the set (so the revocation check is on).
+func BenchmarkVerifyCached(b *testing.B) {
+	g, err := authframe.New(authframe.WithHMACSecret("", hmacSecret), authframe.WithIssuer(testIss), authframe.WithAudience(testAud))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	ctx := context.Background()
+	tok := sign(b, jwt.SigningMethodHS256, hmacSecret, claims(nil), nil)
+	now := time.Now()
+	for i := 0; i < 100; i++ {
+		g.Store().AddRevocation(ctx, store.Revocation{Kind: store.RevokeSession, Key: fmt.Sprint("s-dead-", i), At: now, ExpiresAt: now.Add(time.Hour)})
+	}
+	g2, _ := authframe.New(authframe.WithHMACSecret("", hmacSecret), authframe.WithIssuer(testIss), authframe.WithAudience(testAud), authframe.WithStore(g.Store()))
+	defer g2.Close()
+	if _, err := g2.VerifyToken(ctx, tok); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := g2.VerifyToken(ctx, tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := g2.VerifyToken(ctx, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+}
+
+func BenchmarkLifecycle(b *testing.B) {
+	g, err := authframe.New(authframe.WithHMACSecret("", hmacSecret), authframe.WithIssuer(testIss), authframe.WithAudience(testAud), authframe.WithLoginRateLimit(1<<30, time.Minute))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	ctx := context.Background()
+	u, err := g.Register(ctx, "bench-user", "correct horse battery")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("login_argon2id_m19456_t2_p1", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := g.Login(ctx, "bench-user", "correct horse battery", client); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("issue_token_pair", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := g.IssueTokens(ctx, u, client); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("sign_access_token", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := g.SignAccessToken(u.ID, u.Username, []string{"member"}, "sid"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("refresh", func(b *testing.B) {
+		pair, err := g.IssueTokens(ctx, u, client)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rt := pair.RefreshToken
+		b.ReportAllocs()
+		for b.Loop() {
+			next, err := g.Refresh(ctx, rt, client)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rt = next.RefreshToken
+		}
+	})
+}
+
+func BenchmarkSessionAuthenticate(b *testing.B) {
+	g, err := authframe.New(authframe.WithHMACSecret("", hmacSecret), authframe.WithIssuer(testIss), authframe.WithArgon2Params(fastArgon))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	ctx := context.Background()
+	u, _ := g.Register(ctx, "sess-user", "password123")
+	grant, err := g.StartSession(ctx, u, client)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := cookieReq(g, "GET", grant.Cookie.Value, "")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := g.Authenticate(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,537 @@
+package authframe
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/authframe/authframe/core/memstore"
+	"github.com/authframe/authframe/core/store"
+)
+
+// Re-exported store records and interfaces, so that users name them from one package.
+type (
+	Store        = store.Store
+	User         = store.User
+	Session      = store.Session
+	RefreshToken = store.RefreshToken
+)
+
+// Guard authenticates requests, issues tokens and runs sessions. Build it once with New; it
+// is safe for concurrent use and immutable afterwards. Close releases its background work.
+type Guard struct {
+	cfg    config
+	parser *jwt.Parser
+	byKid  map[string]*key
+	byAlg  map[string]*key
+	jwks   []byte
+
+	remote          keyfunc.Keyfunc
+	remoteIssuers   []string
+	remoteAudiences []string
+
+	cache           *lruCache
+	l2              Cache
+	fingerprint     []byte
+	revs            *revocationSet
+	store           store.Store
+	ownsStore       bool
+	confirmSessions bool
+
+	obs    Observer
+	log    *slog.Logger
+	hashes chan struct{}
+	dummy  string
+
+	touchEvery time.Duration
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New builds a Guard. With no store it uses an in-memory one; it needs at least one key
+// (or a remote key source) to verify with. Every misconfiguration is an error naming the
+// option; New never panics on input.
+func New(opts ...Option) (*Guard, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	if len(cfg.errs) > 0 {
+		return nil, errors.Join(cfg.errs...)
+	}
+	if len(cfg.keys) == 0 && cfg.oidcIssuer == "" && len(cfg.jwksURLs) == 0 {
+		return nil, errors.New("authframe: no key configured: use WithKeyPEM, WithKeyFile, WithHMACSecret, WithJWKSURL or WithOIDC")
+	}
+	if strings.HasPrefix(cfg.cookie.Name, "__Host-") && (!cfg.cookie.Secure || cfg.cookie.Path != "/" || cfg.cookie.Domain != "") {
+		return nil, errors.New("authframe: WithSessionCookie: a __Host- cookie needs Secure, Path=/ and no Domain")
+	}
+	if cfg.cookie.Name == "" {
+		return nil, errors.New("authframe: WithSessionCookie: empty cookie name")
+	}
+	g := &Guard{cfg: cfg, byKid: map[string]*key{}, byAlg: map[string]*key{}, revs: &revocationSet{}, obs: cfg.observer, log: cfg.logger}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+
+	algSet := map[string]bool{}
+	algCount := map[string]int{}
+	for _, k := range cfg.keys {
+		if k.kid != "" {
+			g.byKid[k.kid] = k
+		}
+		algSet[k.alg] = true
+		algCount[k.alg]++
+	}
+	for _, k := range cfg.keys {
+		if algCount[k.alg] == 1 {
+			g.byAlg[k.alg] = k
+		}
+	}
+	if cfg.oidcIssuer != "" || len(cfg.jwksURLs) > 0 {
+		if err := g.setupRemote(); err != nil {
+			g.cancel()
+			return nil, err
+		}
+		for _, a := range []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"} {
+			algSet[a] = true
+		}
+	}
+	algs := make([]string, 0, len(algSet))
+	for a := range algSet {
+		algs = append(algs, a)
+	}
+	sort.Strings(algs)
+	g.parser = jwt.NewParser(
+		jwt.WithValidMethods(algs),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(cfg.leeway),
+		jwt.WithTimeFunc(cfg.now),
+	)
+	g.jwks = jwksJSON(cfg.keys)
+	g.fingerprint = g.configFingerprint(algs)
+
+	if !cfg.cacheOff && cfg.cacheSize > 0 {
+		g.cache = newLRUCache(cfg.cacheSize)
+	}
+	g.l2 = cfg.l2
+	g.store = cfg.store
+	g.confirmSessions = cfg.signer != nil || cfg.store != nil
+	if g.store == nil {
+		g.store = memstore.New(memstore.WithClock(cfg.now))
+		g.ownsStore = true
+	}
+	slots := cfg.hashSlot
+	if slots <= 0 {
+		slots = 2 * runtime.GOMAXPROCS(0)
+	}
+	g.hashes = make(chan struct{}, slots)
+	g.dummy = hashPasswordWith(cfg.argon, "authframe-dummy-password")
+	g.touchEvery = min(time.Minute, cfg.sessionIdle/4)
+	g.revs.onLost = func() {
+		// A lost feed may have missed revocations: forget what was cached under it.
+		if g.cache != nil {
+			g.cache.purge()
+		}
+	}
+	if err := g.loadRevocations(); err != nil {
+		g.log.Warn("authframe: could not load revocations at start", "error", err)
+	}
+	g.startFeeds()
+	g.wg.Add(1)
+	go g.sweepLoop()
+	return g, nil
+}
+
+// Close stops background work and closes the default memory store.
+func (g *Guard) Close() error {
+	g.cancel()
+	g.wg.Wait()
+	if g.ownsStore {
+		if c, ok := g.store.(interface{ Close() error }); ok {
+			return c.Close()
+		}
+	}
+	return nil
+}
+
+// Store returns the Guard's store.
+func (g *Guard) Store() store.Store { return g.store }
+
+// Issuer returns the iss the Guard puts in the tokens it issues ("" if none).
+func (g *Guard) Issuer() string {
+	if len(g.cfg.issuers) > 0 {
+		return g.cfg.issuers[0]
+	}
+	return ""
+}
+
+func (g *Guard) setupRemote() error {
+	client := g.cfg.httpClient
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	urls := append([]string(nil), g.cfg.jwksURLs...)
+	if len(urls) > 0 {
+		g.remoteIssuers = append(g.remoteIssuers, g.cfg.issuers...)
+	}
+	if g.cfg.oidcIssuer != "" {
+		u, err := discoverJWKS(g.ctx, client, g.cfg.oidcIssuer)
+		if err != nil {
+			return fmt.Errorf("authframe: WithOIDC: %w", err)
+		}
+		urls = append(urls, u)
+		g.remoteIssuers = append(g.remoteIssuers, g.cfg.oidcIssuer)
+	}
+	g.remoteAudiences = g.cfg.oidcAudiences
+	if len(g.remoteAudiences) == 0 {
+		g.remoteAudiences = g.cfg.audiences
+	}
+	noErr := false
+	kf, err := keyfunc.NewDefaultOverrideCtx(g.ctx, urls, keyfunc.Override{
+		Client:                    client,
+		HTTPTimeout:               10 * time.Second,
+		RefreshInterval:           g.cfg.jwksRefresh,
+		NoErrorReturnFirstHTTPReq: &noErr,
+		RefreshErrorHandlerFunc: func(u string) func(ctx context.Context, err error) {
+			return func(ctx context.Context, err error) {
+				g.log.Warn("authframe: JWKS refresh failed", "url", u, "error", err)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("authframe: remote JWKS: %w", err)
+	}
+	g.remote = kf
+	return nil
+}
+
+// discoverJWKS reads jwks_uri from the provider's discovery document and checks that the
+// document names the same issuer (OpenID Connect Discovery §4.3).
+func discoverJWKS(ctx context.Context, client *http.Client, issuer string) (string, error) {
+	u := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("discovery: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("discovery: %s answered %d", u, resp.StatusCode)
+	}
+	var doc struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&doc); err != nil {
+		return "", fmt.Errorf("discovery: %w", err)
+	}
+	if doc.Issuer != issuer {
+		return "", fmt.Errorf("discovery: document names issuer %q, not %q", doc.Issuer, issuer)
+	}
+	if doc.JWKSURI == "" {
+		return "", errors.New("discovery: no jwks_uri")
+	}
+	return doc.JWKSURI, nil
+}
+
+// configFingerprint binds shared-cache keys to everything that decides whether a token
+// passes, so an entry made under one configuration never answers another.
+func (g *Guard) configFingerprint(algs []string) []byte {
+	h := sha256.New()
+	w := func(parts ...string) {
+		for _, p := range parts {
+			fmt.Fprintf(h, "%d:%s;", len(p), p)
+		}
+	}
+	w("authframe-v1")
+	w(algs...)
+	for _, k := range g.cfg.keys {
+		w(k.kid, k.alg)
+		switch v := k.verify.(type) {
+		case []byte:
+			s := sha256.Sum256(v)
+			w(string(s[:]))
+		default:
+			if j, err := publicJWK(v); err == nil {
+				w(j.thumbprint())
+			}
+		}
+	}
+	w("iss")
+	w(g.cfg.issuers...)
+	w("aud")
+	w(g.cfg.audiences...)
+	w("remote", g.cfg.oidcIssuer)
+	w(g.remoteAudiences...)
+	w(g.cfg.jwksURLs...)
+	w("typ", g.cfg.typ, fmt.Sprint(g.cfg.leeway))
+	return h.Sum(nil)
+}
+
+func (g *Guard) l2Key(tok string) string {
+	h := sha256.New()
+	h.Write(g.fingerprint)
+	h.Write([]byte(tok))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
+
+// cachedPrincipal is the shared-tier encoding of a verified token.
+type cachedPrincipal struct {
+	U   string   `json:"u"`
+	N   string   `json:"n,omitempty"`
+	R   []string `json:"r,omitempty"`
+	S   string   `json:"s,omitempty"`
+	J   string   `json:"j,omitempty"`
+	I   string   `json:"i,omitempty"`
+	L   bool     `json:"l,omitempty"`
+	Iat int64    `json:"iat,omitempty"`
+	Exp int64    `json:"exp"`
+}
+
+func encodePrincipal(p *Principal, exp time.Time) []byte {
+	c := cachedPrincipal{U: p.UserID, N: p.Username, R: p.Roles, S: p.SessionID, J: p.TokenID, I: p.Issuer, L: p.Local, Exp: exp.UnixMilli()}
+	if !p.IssuedAt.IsZero() {
+		c.Iat = p.IssuedAt.Unix()
+	}
+	b, _ := json.Marshal(c)
+	return b
+}
+
+func decodePrincipal(b []byte) (*Principal, error) {
+	var c cachedPrincipal
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, err
+	}
+	if c.U == "" {
+		return nil, errors.New("cached principal without subject")
+	}
+	p := &Principal{UserID: c.U, Username: c.N, Roles: c.R, SessionID: c.S, TokenID: c.J, Issuer: c.I, Local: c.L, Method: MethodBearer, ExpiresAt: time.UnixMilli(c.Exp)}
+	if c.Iat != 0 {
+		p.IssuedAt = time.Unix(c.Iat, 0)
+	}
+	return p, nil
+}
+
+func (g *Guard) observe(ctx context.Context, e Event) {
+	if g.obs != nil {
+		g.obs.Observe(ctx, e)
+	}
+}
+
+func (g *Guard) depError(ctx context.Context, kind, op string, err error) {
+	g.log.Warn("authframe: dependency error", "kind", kind, "op", op, "error", err)
+	g.observe(ctx, Event{Type: EventDependencyError, Kind: kind, Op: op, Err: err})
+}
+
+// storeErr turns a store failure into the contract's 503 and reports it.
+func (g *Guard) storeErr(ctx context.Context, op string, err error) error {
+	g.depError(ctx, "store", op, err)
+	return ErrUnavailable.with(err)
+}
+
+// Authenticate identifies the caller of r: a bearer token from the Authorization header
+// (and, when configured, a cookie or query parameter), else the session cookie. A session
+// request with an unsafe method must carry the session's CSRF token in X-CSRF-Token.
+// Failures are *Error values; the adapters render them with RenderError.
+func (g *Guard) Authenticate(ctx context.Context, r Request) (*Principal, error) {
+	if tok, ok := g.bearerToken(r); ok {
+		return g.VerifyToken(ctx, tok)
+	}
+	if c := r.Cookie(g.cfg.cookie.Name); c != "" {
+		return g.authenticateSession(ctx, c, r)
+	}
+	return nil, ErrUnauthenticated
+}
+
+// bearerToken extracts a bearer token. The scheme is matched case-insensitively (RFC 7235);
+// the query string is read only when explicitly enabled.
+func (g *Guard) bearerToken(r Request) (string, bool) {
+	if h := r.Header("Authorization"); h != "" {
+		if len(h) >= 7 && strings.EqualFold(h[:7], "bearer ") {
+			return strings.TrimSpace(h[7:]), true
+		}
+		if strings.EqualFold(strings.TrimSpace(h), "bearer") {
+			return "", true
+		}
+	}
+	if g.cfg.cookieTok != "" {
+		if c := r.Cookie(g.cfg.cookieTok); c != "" {
+			return c, true
+		}
+	}
+	if g.cfg.queryTok != "" {
+		if q := r.Query(g.cfg.queryTok); q != "" {
+			return q, true
+		}
+	}
+	return "", false
+}
+
+// ClientIP returns the client's address: the connection's peer, or, when that peer is a
+// trusted proxy, the rightmost address in X-Forwarded-For that is not a trusted proxy.
+func (g *Guard) ClientIP(r Request) string {
+	peer := hostOnly(r.RemoteAddr())
+	if len(g.cfg.trusted) == 0 {
+		return peer
+	}
+	if !g.trustedAddr(peer) {
+		return peer
+	}
+	xff := r.Header("X-Forwarded-For")
+	parts := strings.Split(xff, ",")
+	for i := len(parts) - 1; i >= 0; i-- {
+		ip := strings.TrimSpace(parts[i])
+		if ip == "" {
+			continue
+		}
+		if _, err := netip.ParseAddr(ip); err != nil {
+			return peer
+		}
+		if !g.trustedAddr(ip) {
+			return ip
+		}
+	}
+	return peer
+}
+
+func (g *Guard) trustedAddr(s string) bool {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range g.cfg.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func hostOnly(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}
+
+// JWKS returns the JSON Web Key Set of the Guard's public verification keys (an empty set
+// for HMAC-only configurations).
+func (g *Guard) JWKS() []byte { return g.jwks }
+
+// JWKSHandler serves JWKS() with caching headers.
+func (g *Guard) JWKSHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(g.jwks)
+	})
+}
+
+// loadRevocations fills the revocation set from the store at start, so a new instance
+// honours revocations made before it started.
+func (g *Guard) loadRevocations() error {
+	ctx, cancel := context.WithTimeout(g.ctx, 5*time.Second)
+	defer cancel()
+	since := g.cfg.now().Add(-g.revocationHorizon())
+	rs, err := g.store.RevocationsSince(ctx, since)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		g.revs.add(r)
+	}
+	return nil
+}
+
+// revocationHorizon is how long a revocation can matter: the longest token lifetime plus
+// leeway.
+func (g *Guard) revocationHorizon() time.Duration {
+	return max(g.cfg.accessTTL, 24*time.Hour) + g.cfg.leeway
+}
+
+// startFeeds subscribes to the revocation feeds of the store and the shared cache.
+func (g *Guard) startFeeds() {
+	var firsts []chan struct{}
+	defer func() {
+		// Give each feed a moment to connect so that a fresh Guard does not answer 503
+		// while its subscriptions come up; a feed that is down stays unsynced.
+		deadline := time.After(3 * time.Second)
+		for _, f := range firsts {
+			select {
+			case <-f:
+			case <-deadline:
+				return
+			}
+		}
+	}()
+	seen := map[any]bool{}
+	for _, src := range []any{g.store, g.l2} {
+		feed, ok := src.(store.RevocationFeed)
+		if !ok || seen[src] {
+			continue
+		}
+		seen[src] = true
+		w := &feedWatcher{set: g.revs, g: g, name: fmt.Sprintf("%T", src), first: make(chan struct{})}
+		// Unsynced until the feed says otherwise.
+		g.revs.unsynced.Add(1)
+		firsts = append(firsts, w.first)
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			for g.ctx.Err() == nil {
+				err := feed.WatchRevocations(g.ctx, w)
+				w.Synced(false)
+				if g.ctx.Err() != nil {
+					return
+				}
+				if err != nil {
+					g.log.Warn("authframe: revocation feed stopped", "feed", w.name, "error", err)
+				}
+				select {
+				case <-g.ctx.Done():
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		}()
+	}
+}
+
+func (g *Guard) sweepLoop() {
+	defer g.wg.Done()
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case <-t.C:
+			g.revs.sweep(g.cfg.now(), g.revocationHorizon())
+		}
+	}
+}

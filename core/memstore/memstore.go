@@ -1,0 +1,508 @@
+// Package memstore is authframe's zero-setup store: every store interface in memory, with
+// native expiry by a cleanup goroutine. It suits a single instance and tests; use the Redis
+// or PostgreSQL store to share state between instances or keep it across restarts.
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/authframe/authframe/core/store"
+)
+
+// Option configures a Store.
+type Option interface{ apply(*Store) }
+
+type optionFunc func(*Store)
+
+func (f optionFunc) apply(s *Store) { f(s) }
+
+// WithCleanupInterval sets how often expired records are swept (default one minute).
+// Expired records are never returned even before a sweep.
+func WithCleanupInterval(d time.Duration) Option {
+	return optionFunc(func(s *Store) { s.interval = d })
+}
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(s *Store) { s.now = now })
+}
+
+// Store is an in-memory implementation of store.Store. It is safe for concurrent use; each
+// kind of record has its own lock, and no lock is held across anything slow.
+type Store struct {
+	now      func() time.Time
+	interval time.Duration
+
+	usersMu   sync.RWMutex
+	users     map[string]store.User // by id
+	usernames map[string]string     // username -> id
+
+	sessMu   sync.RWMutex
+	sessions map[string]*sessionEntry // by id
+	byUser   map[string]map[string]struct{}
+
+	revMu       sync.RWMutex
+	revocations []store.Revocation
+	watchers    map[*watcher]struct{}
+
+	rateMu sync.Mutex
+	rates  map[string]*rateEntry
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+type sessionEntry struct {
+	s       store.Session
+	refresh map[string]bool // hash -> spent
+}
+
+type rateEntry struct {
+	count int64
+	reset time.Time
+}
+
+type watcher struct {
+	w store.RevocationWatcher
+}
+
+// New returns an empty Store and starts its cleanup goroutine; Close stops it.
+func New(opts ...Option) *Store {
+	s := &Store{
+		now:       time.Now,
+		interval:  time.Minute,
+		users:     map[string]store.User{},
+		usernames: map[string]string{},
+		sessions:  map[string]*sessionEntry{},
+		byUser:    map[string]map[string]struct{}{},
+		watchers:  map[*watcher]struct{}{},
+		rates:     map[string]*rateEntry{},
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	for _, o := range opts {
+		o.apply(s)
+	}
+	if s.interval <= 0 {
+		s.interval = time.Minute
+	}
+	go s.cleanupLoop()
+	return s
+}
+
+// Close stops the cleanup goroutine. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.done
+	return nil
+}
+
+// Ping always succeeds.
+func (s *Store) Ping(context.Context) error { return nil }
+
+func (s *Store) cleanupLoop() {
+	defer close(s.done)
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.Cleanup()
+		}
+	}
+}
+
+// Cleanup removes every expired record now. The cleanup goroutine calls it on its interval.
+func (s *Store) Cleanup() {
+	now := s.now()
+	s.sessMu.Lock()
+	for id, e := range s.sessions {
+		if !e.s.Live(now) {
+			s.removeSessionLocked(id)
+		}
+	}
+	s.sessMu.Unlock()
+
+	s.revMu.Lock()
+	s.revocations = slices.DeleteFunc(s.revocations, func(r store.Revocation) bool { return !now.Before(r.ExpiresAt) })
+	s.revMu.Unlock()
+
+	s.rateMu.Lock()
+	for k, e := range s.rates {
+		if !now.Before(e.reset) {
+			delete(s.rates, k)
+		}
+	}
+	s.rateMu.Unlock()
+}
+
+func cloneUser(u store.User) store.User {
+	u.Roles = slices.Clone(u.Roles)
+	return u
+}
+
+func cloneSession(se store.Session) store.Session {
+	se.Roles = slices.Clone(se.Roles)
+	se.CSRFHash = bytes.Clone(se.CSRFHash)
+	return se
+}
+
+// CreateUser implements store.UserStore.
+func (s *Store) CreateUser(_ context.Context, u store.User) error {
+	s.usersMu.Lock()
+	defer s.usersMu.Unlock()
+	if _, ok := s.users[u.ID]; ok {
+		return store.ErrConflict
+	}
+	if _, ok := s.usernames[u.Username]; ok {
+		return store.ErrConflict
+	}
+	s.users[u.ID] = cloneUser(u)
+	s.usernames[u.Username] = u.ID
+	return nil
+}
+
+// GetUser implements store.UserStore.
+func (s *Store) GetUser(_ context.Context, id string) (store.User, bool, error) {
+	s.usersMu.RLock()
+	defer s.usersMu.RUnlock()
+	u, ok := s.users[id]
+	if !ok {
+		return store.User{}, false, nil
+	}
+	return cloneUser(u), true, nil
+}
+
+// GetUserByUsername implements store.UserStore.
+func (s *Store) GetUserByUsername(_ context.Context, username string) (store.User, bool, error) {
+	s.usersMu.RLock()
+	defer s.usersMu.RUnlock()
+	id, ok := s.usernames[username]
+	if !ok {
+		return store.User{}, false, nil
+	}
+	return cloneUser(s.users[id]), true, nil
+}
+
+// UpdateUser implements store.UserStore.
+func (s *Store) UpdateUser(_ context.Context, u store.User) error {
+	s.usersMu.Lock()
+	defer s.usersMu.Unlock()
+	old, ok := s.users[u.ID]
+	if !ok {
+		return store.ErrNotFound
+	}
+	old.PasswordHash = u.PasswordHash
+	old.Roles = slices.Clone(u.Roles)
+	old.UpdatedAt = u.UpdatedAt
+	s.users[u.ID] = old
+	return nil
+}
+
+// CreateSession implements store.SessionStore.
+func (s *Store) CreateSession(_ context.Context, se store.Session) error {
+	s.sessMu.Lock()
+	defer s.sessMu.Unlock()
+	if e, ok := s.sessions[se.ID]; ok && e.s.Live(s.now()) {
+		return store.ErrConflict
+	}
+	s.sessions[se.ID] = &sessionEntry{s: cloneSession(se), refresh: map[string]bool{}}
+	ids := s.byUser[se.UserID]
+	if ids == nil {
+		ids = map[string]struct{}{}
+		s.byUser[se.UserID] = ids
+	}
+	ids[se.ID] = struct{}{}
+	return nil
+}
+
+// liveLocked returns the session entry if it exists and is live; callers hold sessMu.
+func (s *Store) liveLocked(id string) (*sessionEntry, bool) {
+	e, ok := s.sessions[id]
+	if !ok || !e.s.Live(s.now()) {
+		return nil, false
+	}
+	return e, true
+}
+
+// GetSession implements store.SessionStore.
+func (s *Store) GetSession(_ context.Context, id string) (store.Session, bool, error) {
+	s.sessMu.RLock()
+	e, ok := s.liveLocked(id)
+	if !ok {
+		s.sessMu.RUnlock()
+		return store.Session{}, false, nil
+	}
+	se := e.s
+	s.sessMu.RUnlock()
+	// Roles and CSRFHash are never mutated in place, so sharing their backing arrays with
+	// the caller is safe as long as callers do not write to them (the Guard does not).
+	return se, true, nil
+}
+
+// TouchSession implements store.SessionStore.
+func (s *Store) TouchSession(_ context.Context, id string, lastSeen time.Time) error {
+	s.sessMu.Lock()
+	defer s.sessMu.Unlock()
+	e, ok := s.liveLocked(id)
+	if !ok {
+		return store.ErrNotFound
+	}
+	if lastSeen.After(e.s.LastSeenAt) {
+		e.s.LastSeenAt = lastSeen
+	}
+	return nil
+}
+
+func (s *Store) removeSessionLocked(id string) bool {
+	e, ok := s.sessions[id]
+	if !ok {
+		return false
+	}
+	delete(s.sessions, id)
+	if ids := s.byUser[e.s.UserID]; ids != nil {
+		delete(ids, id)
+		if len(ids) == 0 {
+			delete(s.byUser, e.s.UserID)
+		}
+	}
+	return true
+}
+
+// DeleteSession implements store.SessionStore.
+func (s *Store) DeleteSession(_ context.Context, id string) (bool, error) {
+	s.sessMu.Lock()
+	defer s.sessMu.Unlock()
+	_, live := s.liveLocked(id)
+	s.removeSessionLocked(id)
+	return live, nil
+}
+
+// ListSessions implements store.SessionStore.
+func (s *Store) ListSessions(_ context.Context, userID string) ([]store.Session, error) {
+	s.sessMu.RLock()
+	out := make([]store.Session, 0, len(s.byUser[userID]))
+	for id := range s.byUser[userID] {
+		if e, ok := s.liveLocked(id); ok {
+			out = append(out, cloneSession(e.s))
+		}
+	}
+	s.sessMu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].ID < out[j].ID
+		}
+		return out[i].CreatedAt.Before(out[j].CreatedAt)
+	})
+	return out, nil
+}
+
+// AddRefreshToken implements store.RefreshStore.
+func (s *Store) AddRefreshToken(_ context.Context, t store.RefreshToken) error {
+	s.sessMu.Lock()
+	defer s.sessMu.Unlock()
+	e, ok := s.liveLocked(t.SessionID)
+	if !ok {
+		return store.ErrNotFound
+	}
+	if _, dup := e.refresh[string(t.Hash)]; dup {
+		return store.ErrConflict
+	}
+	e.refresh[string(t.Hash)] = t.Spent
+	return nil
+}
+
+// RotateRefreshToken implements store.RefreshStore.
+func (s *Store) RotateRefreshToken(_ context.Context, sessionID string, oldHash, newHash []byte, now time.Time) (store.Session, error) {
+	s.sessMu.Lock()
+	defer s.sessMu.Unlock()
+	e, ok := s.liveLocked(sessionID)
+	if !ok {
+		return store.Session{}, store.ErrNotFound
+	}
+	spent, ok := e.refresh[string(oldHash)]
+	if !ok {
+		return store.Session{}, store.ErrNotFound
+	}
+	if spent {
+		s.removeSessionLocked(sessionID)
+		return store.Session{}, store.ErrRefreshReused
+	}
+	if _, dup := e.refresh[string(newHash)]; dup {
+		return store.Session{}, store.ErrConflict
+	}
+	e.refresh[string(oldHash)] = true
+	e.refresh[string(newHash)] = false
+	if now.After(e.s.LastSeenAt) {
+		e.s.LastSeenAt = now
+	}
+	return cloneSession(e.s), nil
+}
+
+// AddRevocation implements store.RevocationStore and notifies every watcher.
+func (s *Store) AddRevocation(_ context.Context, r store.Revocation) error {
+	s.revMu.Lock()
+	s.revocations = append(s.revocations, r)
+	ws := make([]*watcher, 0, len(s.watchers))
+	for w := range s.watchers {
+		ws = append(ws, w)
+	}
+	s.revMu.Unlock()
+	for _, w := range ws {
+		w.w.Revoked(r)
+	}
+	return nil
+}
+
+// RevocationsSince implements store.RevocationStore.
+func (s *Store) RevocationsSince(_ context.Context, since time.Time) ([]store.Revocation, error) {
+	now := s.now()
+	s.revMu.RLock()
+	defer s.revMu.RUnlock()
+	var out []store.Revocation
+	for _, r := range s.revocations {
+		if !r.At.Before(since) && now.Before(r.ExpiresAt) {
+			out = append(out, r)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, nil
+}
+
+// WatchRevocations implements store.RevocationFeed, so several Guards sharing one memory
+// store (in tests, say) learn each other's revocations at once.
+func (s *Store) WatchRevocations(ctx context.Context, w store.RevocationWatcher) error {
+	wt := &watcher{w: w}
+	s.revMu.Lock()
+	s.watchers[wt] = struct{}{}
+	s.revMu.Unlock()
+	w.Synced(true)
+	<-ctx.Done()
+	s.revMu.Lock()
+	delete(s.watchers, wt)
+	s.revMu.Unlock()
+	return nil
+}
+
+// Hit implements store.RateLimitStore.
+func (s *Store) Hit(_ context.Context, key string, window time.Duration) (int64, time.Duration, error) {
+	now := s.now()
+	s.rateMu.Lock()
+	defer s.rateMu.Unlock()
+	e, ok := s.rates[key]
+	if !ok || !now.Before(e.reset) {
+		e = &rateEntry{reset: now.Add(window)}
+		s.rates[key] = e
+	}
+	e.count++
+	return e.count, e.reset.Sub(now), nil
+}
+
+// Stats implements store.StatsReporter.
+func (s *Store) Stats(context.Context) (store.Stats, error) {
+	now := s.now()
+	var st store.Stats
+	s.usersMu.RLock()
+	st.Users = int64(len(s.users))
+	s.usersMu.RUnlock()
+	s.sessMu.RLock()
+	for _, e := range s.sessions {
+		if e.s.Live(now) {
+			st.LiveSessions++
+			if e.s.Kind == "token" {
+				st.LiveFamilies++
+			}
+		}
+	}
+	s.sessMu.RUnlock()
+	s.revMu.RLock()
+	for _, r := range s.revocations {
+		if now.Before(r.ExpiresAt) {
+			st.Revocations++
+		}
+	}
+	s.revMu.RUnlock()
+	return st, nil
+}
+
+var (
+	_ store.Store          = (*Store)(nil)
+	_ store.RevocationFeed = (*Store)(nil)
+	_ store.StatsReporter  = (*Store)(nil)
+)
+
+// ExportUsers implements store.Exporter, ordered by id.
+func (s *Store) ExportUsers(_ context.Context, cursor string, limit int) ([]store.User, string, error) {
+	s.usersMu.RLock()
+	ids := make([]string, 0, len(s.users))
+	for id := range s.users {
+		if id > cursor {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	if len(ids) > limit {
+		ids = ids[:limit]
+	}
+	out := make([]store.User, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, cloneUser(s.users[id]))
+	}
+	s.usersMu.RUnlock()
+	next := ""
+	if len(out) == limit && limit > 0 {
+		next = out[len(out)-1].ID
+	}
+	return out, next, nil
+}
+
+// ExportSessions implements store.Exporter, ordered by id.
+func (s *Store) ExportSessions(_ context.Context, cursor string, limit int) ([]store.Session, string, error) {
+	s.sessMu.RLock()
+	ids := make([]string, 0, len(s.sessions))
+	for id := range s.sessions {
+		if _, live := s.liveLocked(id); live && id > cursor {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	if len(ids) > limit {
+		ids = ids[:limit]
+	}
+	out := make([]store.Session, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, cloneSession(s.sessions[id].s))
+	}
+	s.sessMu.RUnlock()
+	next := ""
+	if len(out) == limit && limit > 0 {
+		next = out[len(out)-1].ID
+	}
+	return out, next, nil
+}
+
+// ExportRefreshTokens implements store.Exporter.
+func (s *Store) ExportRefreshTokens(_ context.Context, sessionID string) ([]store.RefreshToken, error) {
+	s.sessMu.RLock()
+	defer s.sessMu.RUnlock()
+	e, ok := s.liveLocked(sessionID)
+	if !ok {
+		return nil, nil
+	}
+	out := make([]store.RefreshToken, 0, len(e.refresh))
+	for h, spent := range e.refresh {
+		out = append(out, store.RefreshToken{SessionID: sessionID, Hash: []byte(h), Spent: spent, CreatedAt: e.s.CreatedAt})
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Hash, out[j].Hash) < 0 })
+	return out, nil
+}
+
+var _ store.Exporter = (*Store)(nil)

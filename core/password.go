@@ -1,0 +1,99 @@
+package authframe
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Argon2Params are argon2id parameters. Hashes are stored in the PHC string format
+// ($argon2id$v=19$m=...,t=...,p=...$salt$hash), so parameters can change later: a hash
+// made with other parameters still verifies and is upgraded at the next successful login.
+type Argon2Params struct {
+	Memory      uint32 // KiB
+	Iterations  uint32
+	Parallelism uint8
+	SaltLength  uint32
+	KeyLength   uint32
+}
+
+// DefaultArgon2Params are OWASP's recommended minimum for argon2id (Password Storage Cheat
+// Sheet): 19 MiB of memory, 2 iterations, 1 degree of parallelism, with a 16-byte salt and
+// a 32-byte key.
+var DefaultArgon2Params = Argon2Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+func (p Argon2Params) validate() error {
+	if p.Memory < 8*uint32(p.Parallelism) || p.Iterations < 1 || p.Parallelism < 1 || p.SaltLength < 8 || p.KeyLength < 16 {
+		return fmt.Errorf("argon2id parameters %+v are below the minimum", p)
+	}
+	return nil
+}
+
+func hashPasswordWith(p Argon2Params, password string) string {
+	salt := make([]byte, p.SaltLength)
+	_, _ = rand.Read(salt)
+	sum := argon2.IDKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLength)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Iterations, p.Parallelism, enc.EncodeToString(salt), enc.EncodeToString(sum))
+}
+
+var errPHC = errors.New("not an argon2id PHC string")
+
+func parsePHC(s string) (Argon2Params, []byte, []byte, error) {
+	parts := strings.Split(s, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return Argon2Params{}, nil, nil, errPHC
+	}
+	var v int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+		return Argon2Params{}, nil, nil, errPHC
+	}
+	var p Argon2Params
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Iterations, &p.Parallelism); err != nil {
+		return Argon2Params{}, nil, nil, errPHC
+	}
+	enc := base64.RawStdEncoding
+	salt, err := enc.DecodeString(parts[4])
+	if err != nil {
+		return Argon2Params{}, nil, nil, errPHC
+	}
+	sum, err := enc.DecodeString(parts[5])
+	if err != nil || len(sum) == 0 || p.Memory == 0 || p.Iterations == 0 || p.Parallelism == 0 {
+		return Argon2Params{}, nil, nil, errPHC
+	}
+	p.SaltLength, p.KeyLength = uint32(len(salt)), uint32(len(sum))
+	return p, salt, sum, nil
+}
+
+// verifyPassword checks password against a PHC hash in constant time and reports whether
+// the hash should be upgraded to want.
+func verifyPassword(hash, password string, want Argon2Params) (ok, rehash bool) {
+	p, salt, sum, err := parsePHC(hash)
+	if err != nil {
+		return false, false
+	}
+	got := argon2.IDKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLength)
+	if subtle.ConstantTimeCompare(got, sum) != 1 {
+		return false, false
+	}
+	return true, p != want
+}
+
+// HashPassword hashes password with the Guard's argon2id parameters, waiting for a hashing
+// slot so that floods cannot exhaust memory.
+func (g *Guard) HashPassword(password string) string {
+	g.hashes <- struct{}{}
+	defer func() { <-g.hashes }()
+	return hashPasswordWith(g.cfg.argon, password)
+}
+
+func (g *Guard) checkPassword(hash, password string) (ok, rehash bool) {
+	g.hashes <- struct{}{}
+	defer func() { <-g.hashes }()
+	return verifyPassword(hash, password, g.cfg.argon)
+}

@@ -1,0 +1,102 @@
+package authframe
+
+import (
+	"context"
+	"time"
+)
+
+// AuthMethod says how a request authenticated.
+type AuthMethod string
+
+const (
+	MethodBearer  AuthMethod = "bearer"
+	MethodSession AuthMethod = "session"
+)
+
+// Principal is who a request acts for. The Guard shares one Principal between all requests
+// that present the same cached token: treat it as read-only.
+type Principal struct {
+	UserID      string
+	Username    string
+	Roles       []string
+	Permissions []string
+	// SessionID is the sid: the public handle of the session (or token family) the
+	// credential belongs to. Empty for external tokens without a local session.
+	SessionID string
+	// TokenID is the jti of a bearer token.
+	TokenID string
+	Method  AuthMethod
+	Issuer  string
+	// Local is true for credentials this Guard's issuer made.
+	Local     bool
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+
+	// csrfHash is the SHA-256 of the session's CSRF token, for session principals.
+	csrfHash []byte
+}
+
+// HasRole reports whether p has role r.
+func (p *Principal) HasRole(r string) bool {
+	for _, have := range p.Roles {
+		if have == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Can reports whether p holds a permission that grants perm. Permissions are
+// "action:resource" strings in which either part may be "*".
+func (p *Principal) Can(perm string) bool {
+	for _, have := range p.Permissions {
+		if PermissionGrants(have, perm) {
+			return true
+		}
+	}
+	return false
+}
+
+// Request is the framework-neutral view of an HTTP request that adapters implement over
+// their own context without copying. Strings returned need only stay valid for the
+// duration of the call that received them (Fiber returns views of fasthttp's buffers); the
+// Guard copies what it keeps.
+type Request interface {
+	Header(name string) string
+	Cookie(name string) string
+	Query(name string) string
+	Method() string
+	Path() string
+	// RemoteAddr is the connection's peer address (host:port or host).
+	RemoteAddr() string
+}
+
+type ctxKey int
+
+const (
+	principalKey ctxKey = iota
+	requestIDKey
+)
+
+// ContextWithPrincipal returns a context carrying p.
+func ContextWithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey, p)
+}
+
+// PrincipalFromContext returns the principal stored by an adapter's middleware.
+func PrincipalFromContext(ctx context.Context) (*Principal, bool) {
+	p, ok := ctx.Value(principalKey).(*Principal)
+	return p, ok && p != nil
+}
+
+// ContextWithRequestID returns a context carrying a request id, which audit events and
+// error bodies repeat.
+func ContextWithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey, id)
+}
+
+// RequestIDFromContext returns the request id set by an adapter, or "".
+func RequestIDFromContext(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}

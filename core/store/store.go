@@ -1,0 +1,207 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors shared by every store. Callers match them with errors.Is.
+var (
+	// ErrConflict: a unique value (a username, a session id) is already taken.
+	ErrConflict = errors.New("store: conflict")
+	// ErrNotFound: the record an update or a spend names does not exist or has expired.
+	ErrNotFound = errors.New("store: not found")
+	// ErrRefreshReused: a refresh token that was already spent was presented again.
+	// The store has revoked the whole family (its session and every refresh token of it)
+	// in the same atomic step.
+	ErrRefreshReused = errors.New("store: refresh token reused")
+)
+
+// User is an account. PasswordHash is a PHC-format argon2id string; no store ever holds a
+// raw password.
+type User struct {
+	ID           string
+	Username     string
+	PasswordHash string
+	Roles        []string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Session is a server-side session. The same record backs a browser session (a cookie) and
+// a token session (the family of refresh tokens issued at one login, on one device): its ID
+// is the `sid` claim of every access token issued under it.
+//
+// ID is a public handle derived by hashing the secret the client holds (the cookie value),
+// so the store never sees that secret and the handle can be listed and shown safely.
+type Session struct {
+	ID       string
+	UserID   string
+	Username string
+	Roles    []string
+	// Kind is "cookie" for a browser session and "token" for a bearer token family.
+	Kind string
+	// CSRFHash is the SHA-256 of the session's CSRF token (empty for token sessions).
+	CSRFHash  []byte
+	UserAgent string
+	IP        string
+	CreatedAt time.Time
+	// LastSeenAt moves with activity (throttled); the idle deadline is LastSeenAt+IdleTimeout.
+	LastSeenAt  time.Time
+	IdleTimeout time.Duration
+	// ExpiresAt is the absolute deadline, never extended.
+	ExpiresAt time.Time
+}
+
+// Deadline is the moment the session stops being live: the sooner of its absolute deadline
+// and its idle deadline.
+func (s *Session) Deadline() time.Time {
+	if s.IdleTimeout > 0 {
+		if idle := s.LastSeenAt.Add(s.IdleTimeout); idle.Before(s.ExpiresAt) {
+			return idle
+		}
+	}
+	return s.ExpiresAt
+}
+
+// Live reports whether the session is still valid at now.
+func (s *Session) Live(now time.Time) bool { return now.Before(s.Deadline()) }
+
+// RefreshToken is one refresh token of a session's family, stored by the SHA-256 of the
+// token. A spent token is kept (Spent=true) until the family ends so that its reuse is
+// recognised.
+type RefreshToken struct {
+	SessionID string
+	Hash      []byte
+	Spent     bool
+	CreatedAt time.Time
+}
+
+// RevocationKind says what a revocation covers.
+type RevocationKind string
+
+const (
+	// RevokeSession: every token whose sid is Key.
+	RevokeSession RevocationKind = "session"
+	// RevokeToken: the token whose jti is Key.
+	RevokeToken RevocationKind = "token"
+	// RevokeUser: every token of user Key issued at or before At.
+	RevokeUser RevocationKind = "user"
+)
+
+// Revocation is an entry of the revocation set. It is kept until ExpiresAt, after which no
+// token it could cover is still valid.
+type Revocation struct {
+	Kind      RevocationKind
+	Key       string
+	At        time.Time
+	ExpiresAt time.Time
+}
+
+// UserStore keeps accounts.
+type UserStore interface {
+	// CreateUser stores u; ErrConflict when the username or id is taken.
+	CreateUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, id string) (User, bool, error)
+	GetUserByUsername(ctx context.Context, username string) (User, bool, error)
+	// UpdateUser replaces the password hash and roles of an existing user; ErrNotFound otherwise.
+	UpdateUser(ctx context.Context, u User) error
+}
+
+// SessionStore keeps sessions. Expired sessions are never returned.
+type SessionStore interface {
+	// CreateSession stores s; ErrConflict when the id exists.
+	CreateSession(ctx context.Context, s Session) error
+	GetSession(ctx context.Context, id string) (Session, bool, error)
+	// TouchSession moves LastSeenAt (and so the idle deadline) of a live session;
+	// ErrNotFound when it is gone.
+	TouchSession(ctx context.Context, id string, lastSeen time.Time) error
+	// DeleteSession removes the session and every refresh token of its family.
+	// It reports whether the session existed.
+	DeleteSession(ctx context.Context, id string) (bool, error)
+	// ListSessions returns the live sessions of a user, oldest first.
+	ListSessions(ctx context.Context, userID string) ([]Session, error)
+}
+
+// RefreshStore keeps the refresh-token family of each session.
+type RefreshStore interface {
+	// AddRefreshToken stores a fresh, unspent token of a live session; ErrNotFound when the
+	// session is gone.
+	AddRefreshToken(ctx context.Context, t RefreshToken) error
+	// RotateRefreshToken atomically spends the token (sessionID, oldHash) and stores newHash
+	// in the same family, moving the session's LastSeenAt to now. It returns the session.
+	// An unknown token or a dead session gives ErrNotFound; a token already spent gives
+	// ErrRefreshReused after deleting the session and its whole family in the same step.
+	RotateRefreshToken(ctx context.Context, sessionID string, oldHash, newHash []byte, now time.Time) (Session, error)
+}
+
+// RevocationStore persists revocations so that every instance sharing the store honours
+// them, including instances that start later.
+type RevocationStore interface {
+	AddRevocation(ctx context.Context, r Revocation) error
+	// RevocationsSince returns the unexpired revocations with At >= since, oldest first.
+	RevocationsSince(ctx context.Context, since time.Time) ([]Revocation, error)
+}
+
+// RateLimitStore counts attempts in fixed windows.
+type RateLimitStore interface {
+	// Hit counts one attempt for key in the current window and returns the count so far
+	// (including this one) and the time left until the window resets. The first hit of a
+	// window starts it.
+	Hit(ctx context.Context, key string, window time.Duration) (count int64, reset time.Duration, err error)
+}
+
+// Store is everything the Guard needs from persistence.
+type Store interface {
+	UserStore
+	SessionStore
+	RefreshStore
+	RevocationStore
+	RateLimitStore
+	// Ping reports whether the store answers.
+	Ping(ctx context.Context) error
+}
+
+// RevocationWatcher receives revocations from a RevocationFeed.
+type RevocationWatcher interface {
+	// Revoked is called for each revocation, including replays after a reconnect.
+	Revoked(r Revocation)
+	// Synced reports whether the feed is connected and caught up (true), or lost (false):
+	// while it is false, revocations made elsewhere may be missed.
+	Synced(ok bool)
+}
+
+// RevocationFeed is an optional ability of a store or cache: it pushes revocations made by
+// other instances.
+type RevocationFeed interface {
+	// WatchRevocations delivers revocations to w until ctx ends. On every (re)connection it
+	// replays what was added since the last revocation it delivered, then calls
+	// w.Synced(true).
+	WatchRevocations(ctx context.Context, w RevocationWatcher) error
+}
+
+// Stats are counts a store can report cheaply.
+type Stats struct {
+	Users        int64
+	LiveSessions int64
+	// LiveFamilies counts the live token sessions, each holding one refresh family.
+	LiveFamilies int64
+	Revocations  int64
+}
+
+// StatsReporter is an optional ability of a store.
+type StatsReporter interface {
+	Stats(ctx context.Context) (Stats, error)
+}
+
+// Exporter is an optional ability used to copy a store into another (the authframe
+// command's migrate): it pages through every record in a stable order. cursor is "" for
+// the first page; an empty next means the last page was returned. Expired sessions are
+// skipped.
+type Exporter interface {
+	ExportUsers(ctx context.Context, cursor string, limit int) (users []User, next string, err error)
+	ExportSessions(ctx context.Context, cursor string, limit int) (sessions []Session, next string, err error)
+	// ExportRefreshTokens returns every token of a session's family, spent ones included.
+	ExportRefreshTokens(ctx context.Context, sessionID string) ([]RefreshToken, error)
+}

@@ -1,0 +1,700 @@
+// Package storetest is the conformance suite every authframe store passes. A store module
+// runs it from its own tests:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store { return newStoreWithFreshPrefix(t) })
+//	}
+//
+// The factory must return an empty store isolated from every other store it returns (its
+// own key prefix or schema) and arrange its cleanup with t.Cleanup.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/authframe/authframe/core/store"
+)
+
+// Factory returns a fresh, empty, isolated store.
+type Factory func(t *testing.T) store.Store
+
+func id(prefix string) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+func hash(s string) []byte {
+	b := make([]byte, 32)
+	copy(b, s)
+	return b
+}
+
+// near reports whether two times are equal to the millisecond, which every store keeps.
+func near(a, b time.Time) bool {
+	d := a.Sub(b)
+	return d < time.Millisecond && d > -time.Millisecond
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func newSession(userID string, now time.Time, kind string) store.Session {
+	return store.Session{
+		ID: id("s"), UserID: userID, Username: "user-" + userID, Roles: []string{"member"}, Kind: kind,
+		CSRFHash: hash("csrf"), UserAgent: "storetest/1.0", IP: "192.0.2.7",
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour),
+	}
+}
+
+// Run runs the whole suite.
+func Run(t *testing.T, newStore Factory) {
+	t.Run("users round trip and lookups", func(t *testing.T) { testUsers(t, newStore(t)) })
+	t.Run("users not found is false, nil", func(t *testing.T) { testUsersNotFound(t, newStore(t)) })
+	t.Run("usernames are unique", func(t *testing.T) { testUserConflict(t, newStore(t)) })
+	t.Run("sessions round trip", func(t *testing.T) { testSessions(t, newStore(t)) })
+	t.Run("sessions listed per user", func(t *testing.T) { testListSessions(t, newStore(t)) })
+	t.Run("sessions touch moves the idle deadline", func(t *testing.T) { testTouch(t, newStore(t)) })
+	t.Run("sessions expire by absolute and idle deadline", func(t *testing.T) { testSessionExpiry(t, newStore(t)) })
+	t.Run("refresh tokens rotate within their family", func(t *testing.T) { testRefreshRotate(t, newStore(t)) })
+	t.Run("refresh reuse revokes the family", func(t *testing.T) { testRefreshReuse(t, newStore(t)) })
+	t.Run("refresh of a deleted session is not found", func(t *testing.T) { testRefreshDeleted(t, newStore(t)) })
+	t.Run("fifty concurrent spends of one token give one success", func(t *testing.T) { testConcurrentSpend(t, newStore(t)) })
+	t.Run("revocations are listed since a time and expire", func(t *testing.T) { testRevocations(t, newStore(t)) })
+	t.Run("rate limit counts in windows", func(t *testing.T) { testRateLimit(t, newStore(t)) })
+	t.Run("fifty concurrent hits add up exactly", func(t *testing.T) { testConcurrentHits(t, newStore(t)) })
+	t.Run("two stores are isolated", func(t *testing.T) { testIsolation(t, newStore(t), newStore(t)) })
+	t.Run("ping answers", func(t *testing.T) {
+		if err := newStore(t).Ping(ctx(t)); err != nil {
+			t.Fatalf("Ping: %v", err)
+		}
+	})
+	t.Run("stats count live records", func(t *testing.T) { testStats(t, newStore(t)) })
+	t.Run("export pages through every record", func(t *testing.T) { testExport(t, newStore(t)) })
+}
+
+func testUsers(t *testing.T, s store.Store) {
+	c := ctx(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	u := store.User{ID: id("u"), Username: id("alice."), PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", Roles: []string{"admin", "member"}, CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateUser(c, u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	got, ok, err := s.GetUser(c, u.ID)
+	if err != nil || !ok {
+		t.Fatalf("GetUser = %v, %v", ok, err)
+	}
+	if got.ID != u.ID || got.Username != u.Username || got.PasswordHash != u.PasswordHash || !slices.Equal(got.Roles, u.Roles) || !near(got.CreatedAt, u.CreatedAt) {
+		t.Fatalf("GetUser = %+v, want %+v", got, u)
+	}
+	got, ok, err = s.GetUserByUsername(c, u.Username)
+	if err != nil || !ok || got.ID != u.ID {
+		t.Fatalf("GetUserByUsername = %+v, %v, %v", got, ok, err)
+	}
+	u.PasswordHash = "$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$bmV3"
+	u.Roles = []string{"member"}
+	u.UpdatedAt = now.Add(time.Second)
+	if err := s.UpdateUser(c, u); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	got, _, _ = s.GetUser(c, u.ID)
+	if got.PasswordHash != u.PasswordHash || !slices.Equal(got.Roles, []string{"member"}) {
+		t.Fatalf("after UpdateUser = %+v", got)
+	}
+	if err := s.UpdateUser(c, store.User{ID: id("missing")}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UpdateUser of a missing user = %v, want ErrNotFound", err)
+	}
+}
+
+func testUsersNotFound(t *testing.T, s store.Store) {
+	c := ctx(t)
+	if _, ok, err := s.GetUser(c, id("nobody")); ok || err != nil {
+		t.Fatalf("GetUser(missing) = %v, %v; want false, nil", ok, err)
+	}
+	if _, ok, err := s.GetUserByUsername(c, id("nobody")); ok || err != nil {
+		t.Fatalf("GetUserByUsername(missing) = %v, %v; want false, nil", ok, err)
+	}
+	if _, ok, err := s.GetSession(c, id("nosession")); ok || err != nil {
+		t.Fatalf("GetSession(missing) = %v, %v; want false, nil", ok, err)
+	}
+	if err := s.TouchSession(c, id("nosession"), time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("TouchSession(missing) = %v; want ErrNotFound", err)
+	}
+	if existed, err := s.DeleteSession(c, id("nosession")); existed || err != nil {
+		t.Fatalf("DeleteSession(missing) = %v, %v; want false, nil", existed, err)
+	}
+	if ss, err := s.ListSessions(c, id("nobody")); err != nil || len(ss) != 0 {
+		t.Fatalf("ListSessions(nobody) = %v, %v", ss, err)
+	}
+	if err := s.AddRefreshToken(c, store.RefreshToken{SessionID: id("nosession"), Hash: hash("x"), CreatedAt: time.Now()}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("AddRefreshToken(missing session) = %v; want ErrNotFound", err)
+	}
+	if _, err := s.RotateRefreshToken(c, id("nosession"), hash("a"), hash("b"), time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("RotateRefreshToken(missing) = %v; want ErrNotFound", err)
+	}
+}
+
+func testUserConflict(t *testing.T, s store.Store) {
+	c := ctx(t)
+	name := id("bob.")
+	now := time.Now()
+	if err := s.CreateUser(c, store.User{ID: id("u"), Username: name, PasswordHash: "h", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.CreateUser(c, store.User{ID: id("u"), Username: name, PasswordHash: "h", CreatedAt: now, UpdatedAt: now})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second CreateUser with the same username = %v, want ErrConflict", err)
+	}
+	// Concurrent registrations of one name: exactly one wins.
+	name2 := id("carol.")
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.CreateUser(c, store.User{ID: id("u"), Username: name2, PasswordHash: "h", CreatedAt: now, UpdatedAt: now})
+			if err == nil {
+				wins.Add(1)
+			} else if !errors.Is(err, store.ErrConflict) {
+				t.Errorf("CreateUser: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d concurrent registrations of one username succeeded, want 1", wins.Load())
+	}
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	c := ctx(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	se := newSession(id("u"), now, "cookie")
+	se.IdleTimeout = 30 * time.Minute
+	if err := s.CreateSession(c, se); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	got, ok, err := s.GetSession(c, se.ID)
+	if err != nil || !ok {
+		t.Fatalf("GetSession = %v, %v", ok, err)
+	}
+	if got.ID != se.ID || got.UserID != se.UserID || got.Username != se.Username || got.Kind != se.Kind ||
+		!slices.Equal(got.Roles, se.Roles) || !bytes.Equal(got.CSRFHash, se.CSRFHash) || got.UserAgent != se.UserAgent ||
+		got.IP != se.IP || got.IdleTimeout != se.IdleTimeout || !near(got.CreatedAt, se.CreatedAt) ||
+		!near(got.LastSeenAt, se.LastSeenAt) || !near(got.ExpiresAt, se.ExpiresAt) {
+		t.Fatalf("GetSession = %+v\nwant %+v", got, se)
+	}
+	if err := s.CreateSession(c, se); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("CreateSession with a live id = %v, want ErrConflict", err)
+	}
+	existed, err := s.DeleteSession(c, se.ID)
+	if err != nil || !existed {
+		t.Fatalf("DeleteSession = %v, %v", existed, err)
+	}
+	if _, ok, _ := s.GetSession(c, se.ID); ok {
+		t.Fatal("session still found after DeleteSession")
+	}
+}
+
+func testListSessions(t *testing.T, s store.Store) {
+	c := ctx(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	user, other := id("u"), id("u")
+	var ids []string
+	for i := 0; i < 3; i++ {
+		se := newSession(user, now.Add(time.Duration(i)*time.Second), "token")
+		if err := s.CreateSession(c, se); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, se.ID)
+	}
+	if err := s.CreateSession(c, newSession(other, now, "cookie")); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListSessions(c, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, se := range list {
+		got = append(got, se.ID)
+		if se.UserID != user {
+			t.Fatalf("ListSessions returned a session of %s", se.UserID)
+		}
+	}
+	if !slices.Equal(got, ids) {
+		t.Fatalf("ListSessions = %v, want %v (oldest first)", got, ids)
+	}
+	if _, err := s.DeleteSession(c, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	list, _ = s.ListSessions(c, user)
+	if len(list) != 2 || list[0].ID != ids[0] || list[1].ID != ids[2] {
+		t.Fatalf("after deleting one, ListSessions = %+v", list)
+	}
+}
+
+func testTouch(t *testing.T, s store.Store) {
+	c := ctx(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	se := newSession(id("u"), now, "cookie")
+	se.IdleTimeout = 2 * time.Second
+	if err := s.CreateSession(c, se); err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(1500 * time.Millisecond)
+	if err := s.TouchSession(c, se.ID, later); err != nil {
+		t.Fatalf("TouchSession: %v", err)
+	}
+	got, ok, err := s.GetSession(c, se.ID)
+	if err != nil || !ok {
+		t.Fatalf("GetSession after touch = %v, %v", ok, err)
+	}
+	if !near(got.LastSeenAt, later) {
+		t.Fatalf("LastSeenAt = %v, want %v", got.LastSeenAt, later)
+	}
+	if !near(got.Deadline(), later.Add(2*time.Second)) {
+		t.Fatalf("Deadline = %v, want %v", got.Deadline(), later.Add(2*time.Second))
+	}
+}
+
+func testSessionExpiry(t *testing.T, s store.Store) {
+	c := ctx(t)
+	now := time.Now()
+	absolute := newSession(id("u"), now, "token")
+	absolute.ExpiresAt = now.Add(800 * time.Millisecond)
+	idle := newSession(id("u"), now, "cookie")
+	idle.IdleTimeout = 800 * time.Millisecond
+	touched := newSession(id("u"), now, "cookie")
+	touched.IdleTimeout = 1200 * time.Millisecond
+	for _, se := range []store.Session{absolute, idle, touched} {
+		if err := s.CreateSession(c, se); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddRefreshToken(c, store.RefreshToken{SessionID: absolute.ID, Hash: hash("exp-rt"), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	if err := s.TouchSession(c, touched.ID, time.Now()); err != nil {
+		t.Fatalf("TouchSession: %v", err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	for name, se := range map[string]store.Session{"absolute": absolute, "idle": idle} {
+		if _, ok, err := s.GetSession(c, se.ID); ok || err != nil {
+			t.Fatalf("%s-expired session: GetSession = %v, %v; want false, nil", name, ok, err)
+		}
+		if list, _ := s.ListSessions(c, se.UserID); len(list) != 0 {
+			t.Fatalf("%s-expired session still listed", name)
+		}
+	}
+	if _, err := s.RotateRefreshToken(c, absolute.ID, hash("exp-rt"), hash("exp-rt2"), time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("rotating a token of an expired family = %v, want ErrNotFound", err)
+	}
+	if _, ok, err := s.GetSession(c, touched.ID); !ok || err != nil {
+		t.Fatalf("touched session expired early: %v, %v", ok, err)
+	}
+}
+
+func testRefreshRotate(t *testing.T, s store.Store) {
+	c := ctx(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	se := newSession(id("u"), now, "token")
+	if err := s.CreateSession(c, se); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddRefreshToken(c, store.RefreshToken{SessionID: se.ID, Hash: hash("rt1"), CreatedAt: now}); err != nil {
+		t.Fatalf("AddRefreshToken: %v", err)
+	}
+	later := now.Add(time.Minute)
+	got, err := s.RotateRefreshToken(c, se.ID, hash("rt1"), hash("rt2"), later)
+	if err != nil {
+		t.Fatalf("RotateRefreshToken: %v", err)
+	}
+	if got.ID != se.ID || got.UserID != se.UserID || !near(got.LastSeenAt, later) || !near(got.ExpiresAt, se.ExpiresAt) {
+		t.Fatalf("RotateRefreshToken returned %+v", got)
+	}
+	if _, err := s.RotateRefreshToken(c, se.ID, hash("rt2"), hash("rt3"), later); err != nil {
+		t.Fatalf("second rotation: %v", err)
+	}
+	if _, err := s.RotateRefreshToken(c, se.ID, hash("unknown"), hash("rt9"), later); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("rotating an unknown token = %v, want ErrNotFound", err)
+	}
+	if _, ok, _ := s.GetSession(c, se.ID); !ok {
+		t.Fatal("an unknown token must not revoke the family")
+	}
+}
+
+func testRefreshReuse(t *testing.T, s store.Store) {
+	c := ctx(t)
+	now := time.Now()
+	se := newSession(id("u"), now, "token")
+	if err := s.CreateSession(c, se); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddRefreshToken(c, store.RefreshToken{SessionID: se.ID, Hash: hash("a"), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RotateRefreshToken(c, se.ID, hash("a"), hash("b"), now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RotateRefreshToken(c, se.ID, hash("a"), hash("c"), now); !errors.Is(err, store.ErrRefreshReused) {
+		t.Fatalf("replaying a spent token = %v, want ErrRefreshReused", err)
+	}
+	if _, ok, _ := s.GetSession(c, se.ID); ok {
+		t.Fatal("session survived refresh reuse")
+	}
+	if _, err := s.RotateRefreshToken(c, se.ID, hash("b"), hash("d"), now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the newest token after reuse = %v, want ErrNotFound", err)
+	}
+}
+
+func testRefreshDeleted(t *testing.T, s store.Store) {
+	c := ctx(t)
+	now := time.Now()
+	se := newSession(id("u"), now, "token")
+	if err := s.CreateSession(c, se); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddRefreshToken(c, store.RefreshToken{SessionID: se.ID, Hash: hash("a"), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteSession(c, se.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RotateRefreshToken(c, se.ID, hash("a"), hash("b"), now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("rotating after DeleteSession = %v, want ErrNotFound", err)
+	}
+	// A session recreated under the same id does not inherit the old family.
+	if err := s.CreateSession(c, se); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RotateRefreshToken(c, se.ID, hash("a"), hash("b"), now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("old family survived DeleteSession: %v", err)
+	}
+}
+
+func testConcurrentSpend(t *testing.T, s store.Store) {
+	c := ctx(t)
+	now := time.Now()
+	se := newSession(id("u"), now, "token")
+	if err := s.CreateSession(c, se); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddRefreshToken(c, store.RefreshToken{SessionID: se.ID, Hash: hash("one"), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	var ok, reused, notFound atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			_, err := s.RotateRefreshToken(c, se.ID, hash("one"), hash(fmt.Sprintf("new-%d", i)), now)
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, store.ErrRefreshReused):
+				reused.Add(1)
+			case errors.Is(err, store.ErrNotFound):
+				notFound.Add(1)
+			default:
+				t.Errorf("RotateRefreshToken: %v", err)
+			}
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	if ok.Load() != 1 {
+		t.Fatalf("%d of 50 concurrent spends succeeded (reused %d, not found %d), want exactly 1", ok.Load(), reused.Load(), notFound.Load())
+	}
+	if reused.Load() == 0 {
+		t.Fatalf("no concurrent spend saw the reuse")
+	}
+}
+
+func testRevocations(t *testing.T, s store.Store) {
+	c := ctx(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	old := store.Revocation{Kind: store.RevokeSession, Key: id("s"), At: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour)}
+	recent := store.Revocation{Kind: store.RevokeToken, Key: id("j"), At: now, ExpiresAt: now.Add(time.Hour)}
+	user := store.Revocation{Kind: store.RevokeUser, Key: id("u"), At: now.Add(time.Second), ExpiresAt: now.Add(time.Hour)}
+	short := store.Revocation{Kind: store.RevokeSession, Key: id("s"), At: now, ExpiresAt: time.Now().Add(600 * time.Millisecond)}
+	for _, r := range []store.Revocation{old, recent, user, short} {
+		if err := s.AddRevocation(c, r); err != nil {
+			t.Fatalf("AddRevocation: %v", err)
+		}
+	}
+	got, err := s.RevocationsSince(c, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]store.Revocation{}
+	for _, r := range got {
+		keys[r.Key] = r
+	}
+	if _, ok := keys[old.Key]; ok {
+		t.Fatal("RevocationsSince returned a revocation older than since")
+	}
+	for _, want := range []store.Revocation{recent, user, short} {
+		r, ok := keys[want.Key]
+		if !ok {
+			t.Fatalf("RevocationsSince misses %+v", want)
+		}
+		if r.Kind != want.Kind || !near(r.At, want.At) {
+			t.Fatalf("revocation = %+v, want %+v", r, want)
+		}
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].At.Before(got[i-1].At) {
+			t.Fatal("RevocationsSince is not oldest first")
+		}
+	}
+	time.Sleep(800 * time.Millisecond)
+	got, _ = s.RevocationsSince(c, now.Add(-2*time.Minute))
+	for _, r := range got {
+		if r.Key == short.Key {
+			t.Fatal("an expired revocation is still returned")
+		}
+	}
+	if len(got) != 3 {
+		t.Fatalf("RevocationsSince after expiry = %d entries, want 3", len(got))
+	}
+}
+
+func testRateLimit(t *testing.T, s store.Store) {
+	c := ctx(t)
+	key := id("login:192.0.2.1|alice")
+	for i := int64(1); i <= 3; i++ {
+		n, reset, err := s.Hit(c, key, 700*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != i {
+			t.Fatalf("hit %d counted %d", i, n)
+		}
+		if reset <= 0 || reset > 700*time.Millisecond {
+			t.Fatalf("reset = %v, want within the window", reset)
+		}
+	}
+	if n, _, _ := s.Hit(c, id("other"), time.Second); n != 1 {
+		t.Fatalf("a second key shares the count: %d", n)
+	}
+	time.Sleep(900 * time.Millisecond)
+	n, _, err := s.Hit(c, key, 700*time.Millisecond)
+	if err != nil || n != 1 {
+		t.Fatalf("first hit of a new window = %d, %v; want 1", n, err)
+	}
+}
+
+func testConcurrentHits(t *testing.T, s store.Store) {
+	c := ctx(t)
+	key := id("hits")
+	var wg sync.WaitGroup
+	var maxSeen atomic.Int64
+	seen := make([]bool, 51)
+	var mu sync.Mutex
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, _, err := s.Hit(c, key, time.Minute)
+			if err != nil {
+				t.Errorf("Hit: %v", err)
+				return
+			}
+			mu.Lock()
+			if n >= 1 && n <= 50 {
+				seen[n] = true
+			}
+			mu.Unlock()
+			for {
+				m := maxSeen.Load()
+				if n <= m || maxSeen.CompareAndSwap(m, n) {
+					break
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if maxSeen.Load() != 50 {
+		t.Fatalf("50 concurrent hits counted up to %d", maxSeen.Load())
+	}
+	for i := 1; i <= 50; i++ {
+		if !seen[i] {
+			t.Fatalf("count %d was never returned: hits were lost or doubled", i)
+		}
+	}
+	if n, _, _ := s.Hit(c, key, time.Minute); n != 51 {
+		t.Fatalf("the 51st hit counted %d", n)
+	}
+}
+
+func testIsolation(t *testing.T, a, b store.Store) {
+	c := ctx(t)
+	now := time.Now()
+	u := store.User{ID: id("u"), Username: id("iso."), PasswordHash: "h", CreatedAt: now, UpdatedAt: now}
+	if err := a.CreateUser(c, u); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := b.GetUserByUsername(c, u.Username); ok {
+		t.Fatal("a user of store A is visible in store B")
+	}
+	if err := b.CreateUser(c, u); err != nil {
+		t.Fatalf("store B refused a username taken only in A: %v", err)
+	}
+	se := newSession(u.ID, now, "token")
+	if err := a.CreateSession(c, se); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := b.GetSession(c, se.ID); ok {
+		t.Fatal("a session of store A is visible in store B")
+	}
+	key := id("iso-rate")
+	a.Hit(c, key, time.Minute)
+	a.Hit(c, key, time.Minute)
+	if n, _, _ := b.Hit(c, key, time.Minute); n != 1 {
+		t.Fatalf("store B counted %d for a key hit in A", n)
+	}
+	r := store.Revocation{Kind: store.RevokeSession, Key: id("s"), At: now, ExpiresAt: now.Add(time.Hour)}
+	if err := a.AddRevocation(c, r); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := b.RevocationsSince(c, now.Add(-time.Minute))
+	for _, x := range got {
+		if x.Key == r.Key {
+			t.Fatal("a revocation of store A is visible in store B")
+		}
+	}
+}
+
+func testStats(t *testing.T, s store.Store) {
+	sr, ok := s.(store.StatsReporter)
+	if !ok {
+		t.Skip("store does not report stats")
+	}
+	c := ctx(t)
+	now := time.Now()
+	u := store.User{ID: id("u"), Username: id("stats."), PasswordHash: "h", CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateUser(c, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(c, newSession(u.ID, now, "cookie")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(c, newSession(u.ID, now, "token")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sr.Stats(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Users != 1 || st.LiveSessions != 2 || st.LiveFamilies != 1 {
+		t.Fatalf("Stats = %+v, want 1 user, 2 live sessions, 1 family", st)
+	}
+}
+
+func testExport(t *testing.T, s store.Store) {
+	ex, ok := s.(store.Exporter)
+	if !ok {
+		t.Skip("store does not export")
+	}
+	c := ctx(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	wantUsers := map[string]bool{}
+	for i := 0; i < 5; i++ {
+		u := store.User{ID: id("u"), Username: id("exp."), PasswordHash: "h", CreatedAt: now, UpdatedAt: now}
+		if err := s.CreateUser(c, u); err != nil {
+			t.Fatal(err)
+		}
+		wantUsers[u.ID] = true
+	}
+	gotUsers := map[string]bool{}
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("ExportUsers does not end")
+		}
+		us, next, err := ex.ExportUsers(c, cursor, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(us) > 2 {
+			t.Fatalf("ExportUsers returned %d users for a limit of 2", len(us))
+		}
+		for _, u := range us {
+			if gotUsers[u.ID] {
+				t.Fatalf("user %s exported twice", u.ID)
+			}
+			gotUsers[u.ID] = true
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(gotUsers) != len(wantUsers) {
+		t.Fatalf("exported %d users, want %d", len(gotUsers), len(wantUsers))
+	}
+	se := newSession(id("u"), now, "token")
+	dead := newSession(id("u"), now, "token")
+	dead.ExpiresAt = time.Now().Add(300 * time.Millisecond)
+	for _, x := range []store.Session{se, dead} {
+		if err := s.CreateSession(c, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddRefreshToken(c, store.RefreshToken{SessionID: se.ID, Hash: hash("e1"), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RotateRefreshToken(c, se.ID, hash("e1"), hash("e2"), now); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	var sessions []store.Session
+	cursor = ""
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("ExportSessions does not end")
+		}
+		page, next, err := ex.ExportSessions(c, cursor, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions = append(sessions, page...)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(sessions) != 1 || sessions[0].ID != se.ID {
+		t.Fatalf("ExportSessions = %+v, want only the live session", sessions)
+	}
+	rts, err := ex.ExportRefreshTokens(c, se.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spent := map[string]bool{}
+	for _, rt := range rts {
+		spent[string(rt.Hash)] = rt.Spent
+	}
+	if len(rts) != 2 || !spent[string(hash("e1"))] || spent[string(hash("e2"))] {
+		t.Fatalf("ExportRefreshTokens = %+v, want e1 spent and e2 live", rts)
+	}
+}

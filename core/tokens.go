@@ -1,0 +1,254 @@
+package authframe
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/authframe/authframe/core/store"
+)
+
+// TokenPair is what a token login or a refresh returns.
+type TokenPair struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	// SessionID is the sid the pair belongs to (not part of the JSON answer).
+	SessionID string `json:"-"`
+}
+
+// ErrNoSigningKey is returned when issuing is asked of a Guard configured only to verify.
+var ErrNoSigningKey = errors.New("authframe: no signing key configured")
+
+// newSessionID returns a fresh session secret and its public handle (the sid): the handle is
+// derived by hashing, so the store keeps only a hash of what the client holds.
+func newSessionID() (secret, id string) {
+	secret = randomString(32)
+	return secret, sessionIDFromSecret(secret)
+}
+
+func sessionIDFromSecret(secret string) string {
+	sum := sha256.Sum256([]byte("authframe-session:" + secret))
+	return b64.EncodeToString(sum[:18])
+}
+
+func hashToken(t string) []byte {
+	sum := sha256.Sum256([]byte(t))
+	return sum[:]
+}
+
+// IssueTokens starts a token session (one refresh-token family, one device) for u and
+// returns its first pair.
+func (g *Guard) IssueTokens(ctx context.Context, u User, client ClientInfo) (*TokenPair, error) {
+	if g.cfg.signer == nil {
+		return nil, ErrInternal.with(ErrNoSigningKey)
+	}
+	now := g.cfg.now()
+	_, sid := newSessionID()
+	s := Session{ID: sid, UserID: u.ID, Username: u.Username, Roles: u.Roles, Kind: "token", UserAgent: truncate(client.UserAgent, 256), IP: client.IP, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(g.cfg.refreshTTL)}
+	if err := g.store.CreateSession(ctx, s); err != nil {
+		return nil, g.storeErr(ctx, "create_session", err)
+	}
+	rt := sid + "." + randomString(32)
+	if err := g.store.AddRefreshToken(ctx, store.RefreshToken{SessionID: sid, Hash: hashToken(rt), CreatedAt: now}); err != nil {
+		return nil, g.storeErr(ctx, "add_refresh", err)
+	}
+	at, err := g.signAccess(u.ID, u.Username, u.Roles, sid, now)
+	if err != nil {
+		return nil, err
+	}
+	g.observe(ctx, Event{Type: EventSessionCreated, Kind: "token", UserID: u.ID, SessionID: sid, ClientIP: client.IP, UserAgent: client.UserAgent})
+	return &TokenPair{AccessToken: at, RefreshToken: rt, TokenType: "Bearer", ExpiresIn: int64(g.cfg.accessTTL / time.Second), SessionID: sid}, nil
+}
+
+// SignAccessToken signs an access token for a user in an existing session. Most callers
+// want IssueTokens or Refresh instead.
+func (g *Guard) SignAccessToken(userID, username string, roles []string, sid string) (string, error) {
+	return g.signAccess(userID, username, roles, sid, g.cfg.now())
+}
+
+func (g *Guard) signAccess(userID, username string, roles []string, sid string, now time.Time) (string, error) {
+	k := g.cfg.signer
+	if k == nil {
+		return "", ErrInternal.with(ErrNoSigningKey)
+	}
+	c := accessClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    g.Issuer(),
+			Subject:   userID,
+			ExpiresAt: jwt.NewNumericDate(now.Add(g.cfg.accessTTL)),
+			NotBefore: jwt.NewNumericDate(now),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        randomString(16),
+		},
+		SID:               sid,
+		Roles:             roles,
+		PreferredUsername: username,
+	}
+	if len(g.cfg.audiences) > 0 {
+		c.Audience = jwt.ClaimStrings{g.cfg.audiences[0]}
+	}
+	t := jwt.NewWithClaims(k.method, c)
+	t.Header["typ"] = "at+jwt"
+	if k.kid != "" {
+		t.Header["kid"] = k.kid
+	}
+	s, err := t.SignedString(k.sign)
+	if err != nil {
+		return "", ErrInternal.with(err)
+	}
+	return s, nil
+}
+
+// Refresh spends a refresh token and returns a new pair of the same family. A spent token
+// presented again revokes the whole family and its session: the newest refresh token and
+// every access token of that session stop working (RFC 9700 §4.14.2).
+func (g *Guard) Refresh(ctx context.Context, refreshToken string, client ClientInfo) (*TokenPair, error) {
+	bad := invalidToken("refresh token is not valid", nil)
+	bad.Bearer = false
+	sid, _, ok := strings.Cut(refreshToken, ".")
+	if !ok || sid == "" || len(refreshToken) > 256 {
+		return nil, bad
+	}
+	now := g.cfg.now()
+	newRT := sid + "." + randomString(32)
+	s, err := g.store.RotateRefreshToken(ctx, sid, hashToken(refreshToken), hashToken(newRT), now)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, bad
+	case errors.Is(err, store.ErrRefreshReused):
+		g.observe(ctx, Event{Type: EventRefreshReused, SessionID: sid, ClientIP: client.IP, UserAgent: client.UserAgent})
+		if rerr := g.revoke(ctx, store.RevokeSession, sid, now, "refresh_reuse", ""); rerr != nil {
+			return nil, rerr
+		}
+		r := invalidToken("refresh token has already been used", nil)
+		r.Bearer = false
+		return nil, r
+	case err != nil:
+		return nil, g.storeErr(ctx, "rotate_refresh", err)
+	}
+	u, found, err := g.store.GetUser(ctx, s.UserID)
+	if err != nil {
+		return nil, g.storeErr(ctx, "get_user", err)
+	}
+	if !found {
+		_ = g.revoke(ctx, store.RevokeSession, sid, now, "user_deleted", s.UserID)
+		return nil, bad
+	}
+	at, err := g.signAccess(u.ID, u.Username, u.Roles, sid, now)
+	if err != nil {
+		return nil, err
+	}
+	g.observe(ctx, Event{Type: EventRefreshed, UserID: u.ID, SessionID: sid, ClientIP: client.IP, UserAgent: client.UserAgent})
+	return &TokenPair{AccessToken: at, RefreshToken: newRT, TokenType: "Bearer", ExpiresIn: int64(g.cfg.accessTTL / time.Second), SessionID: sid}, nil
+}
+
+// Logout ends what p authenticated with: its session (cookie or token family, with every
+// token issued under it), or for an external token without a session, that token (its jti)
+// until it expires.
+func (g *Guard) Logout(ctx context.Context, p *Principal) error {
+	if p == nil {
+		return ErrUnauthenticated
+	}
+	now := g.cfg.now()
+	if p.SessionID != "" && p.Local {
+		return g.revoke(ctx, store.RevokeSession, p.SessionID, now, "logout", p.UserID)
+	}
+	if p.Method == MethodSession {
+		return g.revoke(ctx, store.RevokeSession, p.SessionID, now, "logout", p.UserID)
+	}
+	if p.TokenID == "" {
+		return BadRequest("token has no jti and cannot be revoked")
+	}
+	return g.revokeUntil(ctx, store.RevokeToken, p.TokenID, now, p.ExpiresAt.Add(g.cfg.leeway), "logout", p.UserID)
+}
+
+// RevokeSession ends one of a user's sessions (and every token issued under it). It
+// answers ErrNotFound for a session that does not exist or belongs to someone else.
+func (g *Guard) RevokeSession(ctx context.Context, userID, sessionID string) error {
+	s, ok, err := g.store.GetSession(ctx, sessionID)
+	if err != nil {
+		return g.storeErr(ctx, "get_session", err)
+	}
+	if !ok || s.UserID != userID {
+		return ErrNotFound
+	}
+	return g.revoke(ctx, store.RevokeSession, sessionID, g.cfg.now(), "session_deleted", userID)
+}
+
+// RevokeUser ends every session of a user and every token issued to them until now.
+func (g *Guard) RevokeUser(ctx context.Context, userID string) error {
+	now := g.cfg.now()
+	sessions, err := g.store.ListSessions(ctx, userID)
+	if err != nil {
+		return g.storeErr(ctx, "list_sessions", err)
+	}
+	for _, s := range sessions {
+		if _, err := g.store.DeleteSession(ctx, s.ID); err != nil {
+			return g.storeErr(ctx, "delete_session", err)
+		}
+	}
+	return g.revokeUntil(ctx, store.RevokeUser, userID, now, now.Add(g.revocationHorizon()), "user_revoked", userID)
+}
+
+// ListSessions returns a user's live sessions, oldest first.
+func (g *Guard) ListSessions(ctx context.Context, userID string) ([]Session, error) {
+	ss, err := g.store.ListSessions(ctx, userID)
+	if err != nil {
+		return nil, g.storeErr(ctx, "list_sessions", err)
+	}
+	return ss, nil
+}
+
+// revoke ends a session: it is deleted from the store with its refresh family, and its sid
+// enters the revocation set here at once and, through the store and the shared cache, on
+// every other instance.
+func (g *Guard) revoke(ctx context.Context, kind store.RevocationKind, key string, now time.Time, reason, userID string) error {
+	if kind == store.RevokeSession {
+		if _, err := g.store.DeleteSession(ctx, key); err != nil {
+			// Still revoke locally: this instance must stop honouring it now.
+			g.revs.add(store.Revocation{Kind: kind, Key: key, At: now, ExpiresAt: now.Add(g.cfg.accessTTL + g.cfg.leeway)})
+			return g.storeErr(ctx, "delete_session", err)
+		}
+		g.observe(ctx, Event{Type: EventSessionDestroyed, Reason: reason, UserID: userID, SessionID: key})
+	}
+	return g.revokeUntil(ctx, kind, key, now, now.Add(g.cfg.accessTTL+g.cfg.leeway), reason, userID)
+}
+
+func (g *Guard) revokeUntil(ctx context.Context, kind store.RevocationKind, key string, now, until time.Time, reason, userID string) error {
+	r := store.Revocation{Kind: kind, Key: key, At: now, ExpiresAt: until}
+	g.revs.add(r)
+	g.observe(ctx, Event{Type: EventRevoked, Kind: string(kind), Reason: reason, UserID: userID, SessionID: sessionKey(kind, key)})
+	var errs []error
+	if err := g.store.AddRevocation(ctx, r); err != nil {
+		errs = append(errs, g.storeErr(ctx, "add_revocation", err))
+	}
+	if pub, ok := g.l2.(RevocationPublisher); ok {
+		if err := pub.PublishRevocation(ctx, r); err != nil {
+			g.depError(ctx, "cache", "publish_revocation", err)
+		}
+	}
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}
+
+func sessionKey(kind store.RevocationKind, key string) string {
+	if kind == store.RevokeSession {
+		return key
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,278 @@
+package authframe
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// accessClaims are the claims of the access tokens a Guard issues and of the tokens it
+// accepts.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	SID               string   `json:"sid,omitempty"`
+	Roles             []string `json:"roles,omitempty"`
+	PreferredUsername string   `json:"preferred_username,omitempty"`
+}
+
+var (
+	errCrit       = errors.New("token has a crit header")
+	errType       = errors.New("token has the wrong typ")
+	errUnknownKey = errors.New("no key matches the token")
+	errKeyAlg     = errors.New("token alg does not match its key")
+	errShape      = errors.New("token is not a compact JWS")
+)
+
+// keyFor is the jwt.Keyfunc: it picks the one key that may verify the token and refuses
+// anything ambiguous. The parser has already checked alg against the allow-list.
+func (g *Guard) keyFor(t *jwt.Token) (any, error) {
+	if _, ok := t.Header["crit"]; ok {
+		return nil, errCrit
+	}
+	if g.cfg.typ != "" {
+		typ, _ := t.Header["typ"].(string)
+		if !typeMatches(typ, g.cfg.typ) {
+			return nil, errType
+		}
+	}
+	alg := t.Method.Alg()
+	if k := g.localKey(t); k != nil {
+		if k.alg != alg {
+			return nil, errKeyAlg
+		}
+		return k.verify, nil
+	}
+	if g.remote != nil && !strings.HasPrefix(alg, "HS") {
+		return g.remote.Keyfunc(t)
+	}
+	return nil, errUnknownKey
+}
+
+// localKey returns the configured key named by the token's kid, or, for a token without a
+// kid, the only configured key of its algorithm.
+func (g *Guard) localKey(t *jwt.Token) *key {
+	if kid, ok := t.Header["kid"].(string); ok && kid != "" {
+		return g.byKid[kid]
+	}
+	return g.byAlg[t.Method.Alg()]
+}
+
+func typeMatches(have, want string) bool {
+	have = strings.ToLower(have)
+	want = strings.ToLower(want)
+	have = strings.TrimPrefix(have, "application/")
+	want = strings.TrimPrefix(want, "application/")
+	return have == want
+}
+
+// verify parses and verifies a token that missed the caches and builds its Principal.
+func (g *Guard) verify(tok string) (*Principal, error) {
+	if strings.Count(tok, ".") != 2 {
+		return nil, invalidToken("malformed token", errShape)
+	}
+	var claims accessClaims
+	t, err := g.parser.ParseWithClaims(tok, &claims, g.keyFor)
+	if err != nil {
+		switch {
+		case errors.Is(err, jwt.ErrTokenExpired):
+			return nil, invalidToken("token has expired", err)
+		case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+			return nil, invalidToken("token is not valid yet", err)
+		case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+			return nil, invalidToken("token lacks a required claim", err)
+		case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+			return nil, invalidToken("token signature is invalid", err)
+		case errors.Is(err, jwt.ErrTokenMalformed):
+			return nil, invalidToken("malformed token", err)
+		}
+		return nil, invalidToken("token is not valid", err)
+	}
+	local := g.localKey(t) != nil
+	issuers, audiences := g.cfg.issuers, g.cfg.audiences
+	if !local {
+		issuers, audiences = g.remoteIssuers, g.remoteAudiences
+	}
+	if len(issuers) > 0 && !containsString(issuers, claims.Issuer) {
+		return nil, invalidToken("token issuer is not accepted", nil)
+	}
+	if len(audiences) > 0 && !anyIn(claims.Audience, audiences) {
+		return nil, invalidToken("token audience is not accepted", nil)
+	}
+	if claims.Subject == "" {
+		return nil, invalidToken("token lacks a subject", nil)
+	}
+	p := &Principal{
+		UserID:    claims.Subject,
+		Username:  claims.PreferredUsername,
+		Roles:     claims.Roles,
+		SessionID: claims.SID,
+		TokenID:   claims.ID,
+		Method:    MethodBearer,
+		Issuer:    claims.Issuer,
+		Local:     local,
+		ExpiresAt: claims.ExpiresAt.Time,
+	}
+	if p.Username == "" {
+		p.Username = p.UserID
+	}
+	if claims.IssuedAt != nil {
+		p.IssuedAt = claims.IssuedAt.Time
+	}
+	p.Permissions = g.permissionsFor(p.Roles)
+	return p, nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func anyIn(have, want []string) bool {
+	for _, h := range have {
+		if containsString(want, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// VerifyToken checks a bearer token: the in-process cache first, then the shared tier, then
+// full verification (signature, claims, and for tokens this Guard issued, that their session
+// is live). Every path checks the revocation set.
+func (g *Guard) VerifyToken(ctx context.Context, tok string) (*Principal, error) {
+	if len(tok) > g.cfg.maxLen {
+		return nil, g.tokenResult(ctx, nil, "oversized", "", time.Time{}, invalidToken("token is too large", nil))
+	}
+	if tok == "" {
+		return nil, g.tokenResult(ctx, nil, "malformed", "", time.Time{}, invalidToken("malformed token", errShape))
+	}
+	now := g.cfg.now()
+	if g.cache != nil {
+		if e, ok := g.cache.get(tok); ok {
+			if now.Before(e.exp) {
+				if g.revs.check(e) {
+					return nil, g.tokenResult(ctx, e.p, "revoked", "lru", now, ErrTokenRevoked)
+				}
+				if !g.revocationsKnown() {
+					return g.unknownRevocation(ctx, e.p, "lru", now)
+				}
+				if g.obs != nil {
+					g.tokenResult(ctx, e.p, "ok", "lru", now, nil)
+				}
+				return e.p, nil
+			}
+			g.cache.remove(tok)
+		}
+	}
+	return g.verifyMiss(ctx, tok, now)
+}
+
+// verifyMiss is the slow path, kept out of VerifyToken so the hit path stays small.
+func (g *Guard) verifyMiss(ctx context.Context, tok string, now time.Time) (*Principal, error) {
+	tier := "verify"
+	var p *Principal
+	var l2key string
+	if g.l2 != nil {
+		l2key = g.l2Key(tok)
+		if raw, ok, err := g.l2.Get(ctx, l2key); err != nil {
+			g.depError(ctx, "cache", "get", err)
+		} else if ok {
+			if cp, err := decodePrincipal(raw); err == nil && now.Before(cp.ExpiresAt) {
+				p, tier = cp, "shared"
+				p.Permissions = g.permissionsFor(p.Roles)
+			}
+		}
+	}
+	exp := time.Time{}
+	if p == nil {
+		var err error
+		p, err = g.verify(tok)
+		if err != nil {
+			return nil, g.tokenResult(ctx, nil, reasonOf(err), tier, now, err)
+		}
+	}
+	exp = p.ExpiresAt
+	if g.revs.revoked(p) {
+		return nil, g.tokenResult(ctx, p, "revoked", tier, now, ErrTokenRevoked)
+	}
+	if tier == "verify" && p.Local && p.SessionID != "" && g.confirmSessions {
+		s, ok, err := g.store.GetSession(ctx, p.SessionID)
+		if err != nil {
+			g.depError(ctx, "store", "get_session", err)
+			return g.unknownRevocation(ctx, p, tier, now)
+		}
+		if !ok || s.UserID != p.UserID || !s.Live(now) {
+			return nil, g.tokenResult(ctx, p, "session", tier, now, invalidToken("token's session is not valid", nil))
+		}
+		if d := s.Deadline(); d.Before(exp) {
+			exp = d
+		}
+	}
+	if !g.revocationsKnown() {
+		return g.unknownRevocation(ctx, p, tier, now)
+	}
+	if g.cache != nil && now.Before(exp) {
+		e := &cacheEntry{p: p, exp: exp}
+		e.gen.Store(g.revs.gen.Load())
+		g.cache.add(tok, e)
+	}
+	if g.l2 != nil && tier == "verify" {
+		if ttl := exp.Sub(now); ttl > 0 {
+			if err := g.l2.Set(ctx, l2key, encodePrincipal(p, exp), ttl); err != nil {
+				g.depError(ctx, "cache", "set", err)
+			}
+		}
+	}
+	g.tokenResult(ctx, p, "ok", tier, now, nil)
+	return p, nil
+}
+
+// revocationsKnown reports whether every revocation feed is connected and caught up.
+func (g *Guard) revocationsKnown() bool { return g.revs.unsynced.Load() == 0 }
+
+// unknownRevocation answers a valid token whose revocation status cannot be confirmed:
+// accepted under fail-open, 503 otherwise.
+func (g *Guard) unknownRevocation(ctx context.Context, p *Principal, tier string, now time.Time) (*Principal, error) {
+	if g.cfg.failOpen {
+		g.tokenResult(ctx, p, "ok_unconfirmed", tier, now, nil)
+		return p, nil
+	}
+	return nil, g.tokenResult(ctx, p, "unavailable", tier, now, ErrUnavailable)
+}
+
+// reasonOf gives a bounded reason label for a verification error.
+func reasonOf(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return "expired"
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return "signature"
+	case errors.Is(err, jwt.ErrTokenMalformed), errors.Is(err, errShape):
+		return "malformed"
+	}
+	return "invalid"
+}
+
+// tokenResult reports a validation and returns err unchanged, so callers can write
+// `return nil, g.tokenResult(...)`.
+func (g *Guard) tokenResult(ctx context.Context, p *Principal, result, tier string, start time.Time, err error) error {
+	if g.obs == nil {
+		return err
+	}
+	e := Event{Type: EventTokenValidated, Result: result, Tier: tier, Method: MethodBearer, Err: err}
+	if !start.IsZero() {
+		e.Duration = g.cfg.now().Sub(start)
+	}
+	if p != nil {
+		e.UserID, e.SessionID = p.UserID, p.SessionID
+	}
+	g.obs.Observe(ctx, e)
+	return err
+}
