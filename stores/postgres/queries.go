@@ -1,0 +1,160 @@
+package pgstore
+
+import "strings"
+
+// queries holds every statement of a Store, rendered once for its schema and prefix. The
+// texts are constant per Store, so pgx's per-connection statement cache prepares each one
+// once and later calls are a single Bind/Execute round trip.
+//
+// Time comparisons use a now passed from Go rather than the server's now(): the deadlines
+// in the rows were computed by the application's clock, and comparing against the same
+// clock keeps expiry exact whatever the skew between the application and the database.
+type queries struct {
+	createUser, getUser, getUserByName, updateUser string
+
+	createSession, deleteExpiredSession, getSession, touchSession, deleteSession, listSessions string
+
+	addRefresh, rotate string
+
+	addRevocation, revocationsSince string
+
+	hit string
+
+	stats                                             string
+	exportUsers, exportSessions, exportRefresh        string
+	cleanupSessions, cleanupRevocations, cleanupRates string
+}
+
+const (
+	userCols    = "id, username, password_hash, roles, created_at, updated_at"
+	sessionCols = "id, user_id, username, roles, kind, csrf_hash, user_agent, ip, created_at, last_seen_at, idle_timeout, expires_at"
+)
+
+// deadlineAfter is the session deadline once last_seen_at becomes lastSeen (an SQL
+// expression): the sooner of the absolute and the idle deadline, as store.Session.Deadline.
+func deadlineAfter(lastSeen string) string {
+	return "CASE WHEN idle_timeout > interval '0' THEN LEAST(expires_at, " + lastSeen + " + idle_timeout) ELSE expires_at END"
+}
+
+func buildQueries(n names) queries {
+	users, sessions, refresh := n.table("users"), n.table("sessions"), n.table("refresh_tokens")
+	revocations, rates := n.table("revocations"), n.table("rate_limits")
+	r := strings.NewReplacer(
+		"{users}", users,
+		"{sessions}", sessions,
+		"{refresh}", refresh,
+		"{revocations}", revocations,
+		"{rates}", rates,
+		"{userCols}", userCols,
+		"{sessionCols}", sessionCols,
+		"{touchDeadline}", deadlineAfter("GREATEST(last_seen_at, $2::timestamptz)"),
+		"{rotateDeadline}", deadlineAfter("GREATEST(last_seen_at, $4::timestamptz)"),
+	)
+	sql := r.Replace
+	return queries{
+		createUser: sql(`INSERT INTO {users} ({userCols})
+			VALUES ($1, $2, $3, coalesce($4::text[], '{}'), $5, $6)`),
+		getUser:       sql(`SELECT {userCols} FROM {users} WHERE id = $1`),
+		getUserByName: sql(`SELECT {userCols} FROM {users} WHERE username = $1`),
+		updateUser: sql(`UPDATE {users}
+			SET password_hash = $2, roles = coalesce($3::text[], '{}'), updated_at = $4
+			WHERE id = $1`),
+
+		createSession: sql(`INSERT INTO {sessions} ({sessionCols}, deadline)
+			VALUES ($1, $2, $3, coalesce($4::text[], '{}'), $5, $6, $7, $8, $9,
+				$10::timestamptz, $11::interval, $12::timestamptz,
+				CASE WHEN $11::interval > interval '0'
+					THEN LEAST($12::timestamptz, $10::timestamptz + $11::interval)
+					ELSE $12::timestamptz END)`),
+		deleteExpiredSession: sql(`DELETE FROM {sessions} WHERE id = $1 AND deadline <= $2`),
+		getSession:           sql(`SELECT {sessionCols} FROM {sessions} WHERE id = $1 AND deadline > $2`),
+		touchSession: sql(`UPDATE {sessions}
+			SET last_seen_at = GREATEST(last_seen_at, $2::timestamptz), deadline = {touchDeadline}
+			WHERE id = $1 AND deadline > $3`),
+		deleteSession: sql(`DELETE FROM {sessions} WHERE id = $1 RETURNING deadline > $2`),
+		listSessions: sql(`SELECT {sessionCols} FROM {sessions}
+			WHERE user_id = $1 AND deadline > $2 ORDER BY created_at, id`),
+
+		addRefresh: sql(`INSERT INTO {refresh} (hash, session_id, spent, created_at)
+			SELECT $2::bytea, id, $3::boolean, $4::timestamptz FROM {sessions} WHERE id = $1 AND deadline > $5`),
+
+		// One statement, so one round trip and one implicit transaction, whatever the
+		// outcome:
+		//
+		//   live     locks the session row if it is live. Every rotation of a family, and
+		//            DeleteSession, lock that row first, so they serialize on it and never
+		//            deadlock against each other on the token rows.
+		//   spend    marks the token spent only if it is unspent (a conditional UPDATE: of
+		//            fifty concurrent spends one matches, the others re-check the committed
+		//            row and match nothing).
+		//   fresh    adds the new token to the family when the spend happened.
+		//   touched  moves last_seen_at and the deadline, and returns the session.
+		//   reused   when nothing was spent but the token is in the family, it was spent
+		//            before: delete the session, and with it (ON DELETE CASCADE) the family.
+		//
+		// The answer is one row (reused = false, the session) on success, one row (reused =
+		// true) on reuse, and no row when the token or the live session is unknown.
+		rotate: sql(`WITH live AS (
+				SELECT id FROM {sessions} WHERE id = $1 AND deadline > $5::timestamptz FOR NO KEY UPDATE
+			), spend AS (
+				UPDATE {refresh} SET spent = true
+				WHERE session_id = (SELECT id FROM live) AND hash = $2::bytea AND NOT spent
+				RETURNING session_id
+			), fresh AS (
+				INSERT INTO {refresh} (hash, session_id, spent, created_at)
+				SELECT $3::bytea, session_id, false, $4::timestamptz FROM spend
+				RETURNING session_id
+			), touched AS (
+				UPDATE {sessions}
+				SET last_seen_at = GREATEST(last_seen_at, $4::timestamptz), deadline = {rotateDeadline}
+				WHERE id = (SELECT session_id FROM fresh)
+				RETURNING {sessionCols}
+			), reused AS (
+				DELETE FROM {sessions}
+				WHERE id = (SELECT id FROM live)
+					AND NOT EXISTS (SELECT 1 FROM spend)
+					AND EXISTS (SELECT 1 FROM {refresh} WHERE session_id = $1 AND hash = $2::bytea)
+				RETURNING {sessionCols}
+			)
+			SELECT false, {sessionCols} FROM touched
+			UNION ALL
+			SELECT true, {sessionCols} FROM reused`),
+
+		// The row and its notification commit together: a listener never hears of a
+		// revocation that is not stored, and none is stored without being announced.
+		addRevocation: sql(`WITH ins AS (
+				INSERT INTO {revocations} (kind, key, at, expires_at) VALUES ($1, $2, $3, $4) RETURNING 1
+			)
+			SELECT pg_notify($5, $6) FROM ins`),
+		revocationsSince: sql(`SELECT kind, key, at, expires_at FROM {revocations}
+			WHERE at >= $1 AND expires_at > $2 ORDER BY at, id`),
+
+		hit: sql(`INSERT INTO {rates} AS r (key, count, reset_at) VALUES ($1, 1, $3::timestamptz)
+			ON CONFLICT (key) DO UPDATE SET
+				count    = CASE WHEN r.reset_at <= $2::timestamptz THEN 1 ELSE r.count + 1 END,
+				reset_at = CASE WHEN r.reset_at <= $2::timestamptz THEN excluded.reset_at ELSE r.reset_at END
+			RETURNING count, reset_at`),
+
+		stats: sql(`SELECT
+				(SELECT count(*) FROM {users}),
+				count(*),
+				count(*) FILTER (WHERE kind = 'token'),
+				(SELECT count(*) FROM {revocations} WHERE expires_at > $1)
+			FROM {sessions} WHERE deadline > $1`),
+		exportUsers: sql(`SELECT {userCols} FROM {users} WHERE id > $1 ORDER BY id LIMIT $2`),
+		exportSessions: sql(`SELECT {sessionCols} FROM {sessions}
+			WHERE id > $1 AND deadline > $2 ORDER BY id LIMIT $3`),
+		exportRefresh: sql(`SELECT r.session_id, r.hash, r.spent, r.created_at
+			FROM {refresh} r JOIN {sessions} s ON s.id = r.session_id
+			WHERE r.session_id = $1 AND s.deadline > $2 ORDER BY r.hash`),
+
+		// Batches with SKIP LOCKED: several instances can clean at once, and a batch never
+		// waits on a row that live traffic holds.
+		cleanupSessions: sql(`DELETE FROM {sessions} WHERE id IN (
+			SELECT id FROM {sessions} WHERE deadline <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
+		cleanupRevocations: sql(`DELETE FROM {revocations} WHERE id IN (
+			SELECT id FROM {revocations} WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
+		cleanupRates: sql(`DELETE FROM {rates} WHERE key IN (
+			SELECT key FROM {rates} WHERE reset_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
+	}
+}

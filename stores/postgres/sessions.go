@@ -1,0 +1,197 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/authframe/authframe/core/store"
+)
+
+// sessionDest lists the scan targets of sessionCols for se.
+func sessionDest(se *store.Session) []any {
+	return []any{&se.ID, &se.UserID, &se.Username, &se.Roles, &se.Kind, &se.CSRFHash, &se.UserAgent,
+		&se.IP, &se.CreatedAt, &se.LastSeenAt, &se.IdleTimeout, &se.ExpiresAt}
+}
+
+// CreateSession implements store.SessionStore. An id held by a live session is
+// store.ErrConflict; one held by an expired session that the cleanup job has not deleted
+// yet is taken over, its old refresh family deleted with it.
+func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
+	c, err := s.begin(ctx, "create session", true)
+	if err != nil {
+		return err
+	}
+	err = s.createSession(c.ctx, se)
+	s.end(c, err)
+	switch {
+	case err == nil, errors.Is(err, store.ErrConflict):
+		return err
+	}
+	return wrap("create session", err)
+}
+
+func (s *Store) createSession(ctx context.Context, se store.Session) error {
+	insert := func() error {
+		_, err := s.pool.Exec(ctx, s.q.createSession, se.ID, se.UserID, se.Username, se.Roles, se.Kind,
+			se.CSRFHash, se.UserAgent, se.IP, se.CreatedAt, se.LastSeenAt, se.IdleTimeout, se.ExpiresAt)
+		return err
+	}
+	err := insert()
+	if pgCode(err) != codeUniqueViolation {
+		return err
+	}
+	// Session ids are random, so this path is all but unreachable outside tests. The
+	// conditional DELETE removes the old row only if it is expired; whoever inserts next
+	// wins, and a loser gets the unique violation again.
+	tag, err := s.pool.Exec(ctx, s.q.deleteExpiredSession, se.ID, s.now())
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrConflict
+	}
+	err = insert()
+	if pgCode(err) == codeUniqueViolation {
+		return store.ErrConflict
+	}
+	return err
+}
+
+// GetSession implements store.SessionStore. The deadline is checked in the query, so an
+// expired session is never returned even before the cleanup job deletes it.
+func (s *Store) GetSession(ctx context.Context, id string) (store.Session, bool, error) {
+	c, err := s.begin(ctx, "get session", true)
+	if err != nil {
+		return store.Session{}, false, err
+	}
+	var se store.Session
+	err = s.pool.QueryRow(c.ctx, s.q.getSession, id, s.now()).Scan(sessionDest(&se)...)
+	s.end(c, err)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.Session{}, false, nil
+		}
+		return store.Session{}, false, wrap("get session", err)
+	}
+	return se, true, nil
+}
+
+// TouchSession implements store.SessionStore. LastSeenAt only moves forward.
+func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time) error {
+	c, err := s.begin(ctx, "touch session", true)
+	if err != nil {
+		return err
+	}
+	tag, err := s.pool.Exec(c.ctx, s.q.touchSession, id, lastSeen, s.now())
+	s.end(c, err)
+	if err != nil {
+		return wrap("touch session", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteSession implements store.SessionStore: it deletes the session and, by ON DELETE
+// CASCADE, its refresh family. It reports whether the session was live.
+func (s *Store) DeleteSession(ctx context.Context, id string) (bool, error) {
+	c, err := s.begin(ctx, "delete session", true)
+	if err != nil {
+		return false, err
+	}
+	var live bool
+	err = s.pool.QueryRow(c.ctx, s.q.deleteSession, id, s.now()).Scan(&live)
+	s.end(c, err)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return false, nil
+		}
+		return false, wrap("delete session", err)
+	}
+	return live, nil
+}
+
+// ListSessions implements store.SessionStore, oldest first.
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]store.Session, error) {
+	c, err := s.begin(ctx, "list sessions", true)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Session
+	rows, err := s.pool.Query(c.ctx, s.q.listSessions, userID, s.now())
+	if err == nil {
+		out, err = collectSessions(rows)
+	}
+	s.end(c, err)
+	if err != nil {
+		return nil, wrap("list sessions", err)
+	}
+	return out, nil
+}
+
+func collectSessions(rows pgx.Rows) ([]store.Session, error) {
+	var out []store.Session
+	var se store.Session
+	dest := sessionDest(&se)
+	_, err := pgx.ForEachRow(rows, dest, func() error {
+		out = append(out, se)
+		se = store.Session{} // the next row must not share Roles or CSRFHash
+		return nil
+	})
+	return out, err
+}
+
+// AddRefreshToken implements store.RefreshStore. The token is inserted only if its session
+// is live, in the same statement; store.ErrNotFound otherwise.
+func (s *Store) AddRefreshToken(ctx context.Context, t store.RefreshToken) error {
+	c, err := s.begin(ctx, "add refresh token", true)
+	if err != nil {
+		return err
+	}
+	tag, err := s.pool.Exec(c.ctx, s.q.addRefresh, t.SessionID, t.Hash, t.Spent, t.CreatedAt, s.now())
+	s.end(c, err)
+	if err != nil {
+		switch pgCode(err) {
+		case codeUniqueViolation:
+			return store.ErrConflict
+		case codeForeignKeyViolation: // the session was deleted under us
+			return store.ErrNotFound
+		}
+		return wrap("add refresh token", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// RotateRefreshToken implements store.RefreshStore in one statement (see the rotate query):
+// the spend, the new token and the touch of the session commit together, and so do the
+// detection of a reuse and the deletion of the family.
+func (s *Store) RotateRefreshToken(ctx context.Context, sessionID string, oldHash, newHash []byte, now time.Time) (store.Session, error) {
+	c, err := s.begin(ctx, "rotate refresh token", true)
+	if err != nil {
+		return store.Session{}, err
+	}
+	var se store.Session
+	var reused bool
+	dest := append([]any{&reused}, sessionDest(&se)...)
+	err = s.pool.QueryRow(c.ctx, s.q.rotate, sessionID, oldHash, newHash, now, s.now()).Scan(dest...)
+	s.end(c, err)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.Session{}, store.ErrNotFound
+	case err != nil:
+		if pgCode(err) == codeUniqueViolation { // newHash is already in the family
+			return store.Session{}, store.ErrConflict
+		}
+		return store.Session{}, wrap("rotate refresh token", err)
+	case reused:
+		return store.Session{}, store.ErrRefreshReused
+	}
+	return se, nil
+}

@@ -1,0 +1,151 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// replyErr is an error the server sent, as go-redis types them.
+type replyErr string
+
+func (e replyErr) Error() string { return string(e) }
+func (replyErr) RedisError()     {}
+
+func TestWhatCountsAsAFailure(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"success is not", nil, false},
+		{"a missing key is not", redis.Nil, false},
+		{"a caller's cancellation is not", fmt.Errorf("get: %w", context.Canceled), false},
+		{"a server's error reply is not", replyErr("WRONGTYPE Operation against a key holding the wrong kind of value"), false},
+		{"a timeout is", context.DeadlineExceeded, true},
+		{"a broken connection is", io.EOF, true},
+		{"a loading server is", replyErr("LOADING Redis is loading the dataset in memory"), true},
+		{"a cluster that is down is", replyErr("CLUSTERDOWN The cluster is down"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := isFailure(tt.err); got != tt.want {
+				t.Fatalf("isFailure(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBreakerOpensAfterConsecutiveFailuresAndProbesAfterTheCooldown(t *testing.T) {
+	b := &breaker{threshold: 3, cooldown: 50 * time.Millisecond}
+	fail := func() {
+		ok, probe := b.allow()
+		if !ok {
+			t.Fatal("a call was refused while the circuit was closed")
+		}
+		b.record(io.EOF, probe)
+	}
+	fail()
+	fail()
+	b.record(nil, false) // a success in between resets the count
+	fail()
+	fail()
+	if b.state() != "closed" {
+		t.Fatalf("state after 2 consecutive failures = %s", b.state())
+	}
+	fail()
+	if b.state() != "open" {
+		t.Fatalf("state after 3 consecutive failures = %s", b.state())
+	}
+	if ok, _ := b.allow(); ok {
+		t.Fatal("an open circuit let a call through")
+	}
+	time.Sleep(60 * time.Millisecond)
+	if b.state() != "half-open" {
+		t.Fatalf("state after the cooldown = %s", b.state())
+	}
+	ok, probe := b.allow()
+	if !ok || !probe {
+		t.Fatal("the first call after the cooldown is not the probe")
+	}
+	if ok, _ := b.allow(); ok {
+		t.Fatal("a second call went through while the probe was out")
+	}
+	b.record(io.EOF, true)
+	if b.state() != "open" {
+		t.Fatalf("state after a failed probe = %s", b.state())
+	}
+	time.Sleep(60 * time.Millisecond)
+	ok, probe = b.allow()
+	b.record(nil, probe)
+	if !ok || b.state() != "closed" {
+		t.Fatalf("state after a good probe = %s", b.state())
+	}
+}
+
+func TestANilBreakerIsAlwaysClosed(t *testing.T) {
+	var b *breaker
+	for range 10 {
+		b.record(io.EOF, false)
+	}
+	if ok, _ := b.allow(); !ok || b.state() != "closed" {
+		t.Fatal("a nil breaker refused a call")
+	}
+}
+
+func TestBreakerFailsFastWhileRedisIsDownAndRecovers(t *testing.T) {
+	_, s, p := feedOverProxy(t)
+	s.br = &breaker{threshold: 3, cooldown: time.Second}
+	ctx := testCtx(t)
+	p.cut()
+	for i := range 3 {
+		if _, _, err := s.GetSession(ctx, "s1"); err == nil || errors.Is(err, ErrUnavailable) {
+			t.Fatalf("call %d with Redis down = %v, want a network error", i+1, err)
+		}
+	}
+	start := time.Now()
+	_, _, err := s.GetSession(ctx, "s1")
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("call with the circuit open = %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 50*time.Millisecond { // the dial timeout is 200ms
+		t.Errorf("a refused call took %v", d)
+	}
+	if s.BreakerState() != "open" {
+		t.Fatalf("BreakerState = %s, want open", s.BreakerState())
+	}
+
+	p.restore()
+	// Ping always reaches Redis, so a health check closes the circuit at once.
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping after restore: %v", err)
+	}
+	if s.BreakerState() != "closed" {
+		t.Fatalf("BreakerState after a good Ping = %s", s.BreakerState())
+	}
+	if _, ok, err := s.GetSession(ctx, "s1"); ok || err != nil {
+		t.Fatalf("GetSession after recovery = %v, %v", ok, err)
+	}
+
+	// Without a Ping, the first call after the cooldown is the probe.
+	p.cut()
+	for range 3 {
+		_, _, _ = s.GetSession(ctx, "s1")
+	}
+	p.restore()
+	if _, _, err := s.GetSession(ctx, "s1"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("call within the cooldown = %v, want ErrUnavailable", err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if _, ok, err := s.GetSession(ctx, "s1"); ok || err != nil {
+		t.Fatalf("probe after the cooldown = %v, %v", ok, err)
+	}
+	if s.BreakerState() != "closed" {
+		t.Fatalf("BreakerState after a good probe = %s", s.BreakerState())
+	}
+}

@@ -1,0 +1,273 @@
+package redisstore
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/authframe/authframe/core/store"
+)
+
+// keys names every key of one store. The part in braces is the hash tag: Redis Cluster
+// places keys by it, so the keys that one script touches (the global indexes; the two
+// revocation sets) share a slot. A session and its refresh family are one hash, so one
+// key. See the README.
+type keys struct {
+	prefix   string
+	users    string // zset of every user id, score 0 (lexicographic paging for the export)
+	sessions string // zset of every session id, score 0 (lexicographic paging for the export)
+	live     string // zset of every session id by deadline (ms), repaired against the TTL
+	families string // zset of the token sessions' ids by deadline (ms)
+	revAt    string // zset of encoded revocations by At (ms)
+	revExp   string // the same members by ExpiresAt (ms), for pruning
+	channel  string // pub/sub channel of new revocations
+}
+
+func newKeys(prefix string) keys {
+	return keys{
+		prefix:   prefix,
+		users:    prefix + "{index}:users",
+		sessions: prefix + "{index}:sessions",
+		live:     prefix + "{index}:live",
+		families: prefix + "{index}:families",
+		revAt:    prefix + "{revocations}:at",
+		revExp:   prefix + "{revocations}:expiry",
+		channel:  prefix + "revocations",
+	}
+}
+
+func (k *keys) user(id string) string         { return k.prefix + "user:" + id }
+func (k *keys) userSessions(id string) string { return k.prefix + "user-sessions:" + id }
+func (k *keys) username(name string) string   { return k.prefix + "username:" + name }
+func (k *keys) session(id string) string      { return k.prefix + "session:" + id }
+func (k *keys) rate(key string) string        { return k.prefix + "rate:" + key }
+
+// Times are kept as Unix milliseconds, durations as milliseconds: the precision every
+// store keeps, and exact in the doubles of Redis's Lua.
+
+func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+func fromMS(s string) (time.Time, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: time %q", ErrCorrupt, s)
+	}
+	return time.UnixMilli(n).UTC(), nil
+}
+
+// encodeRoles writes each role as <length>:<bytes>, so that a role may hold any byte. The
+// packed part of a session record is a list written the same way.
+func encodeRoles(roles []string) string {
+	n := 0
+	for _, r := range roles {
+		n += len(r) + 4
+	}
+	b := make([]byte, 0, n)
+	for _, r := range roles {
+		b = strconv.AppendInt(b, int64(len(r)), 10)
+		b = append(b, ':')
+		b = append(b, r...)
+	}
+	return string(b)
+}
+
+func decodeRoles(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var roles []string
+	for s != "" {
+		i := strings.IndexByte(s, ':')
+		if i <= 0 {
+			return nil, fmt.Errorf("%w: roles", ErrCorrupt)
+		}
+		n, err := strconv.Atoi(s[:i])
+		if err != nil || n < 0 || n > len(s)-i-1 {
+			return nil, fmt.Errorf("%w: roles", ErrCorrupt)
+		}
+		roles = append(roles, s[i+1:i+1+n])
+		s = s[i+1+n:]
+	}
+	return roles, nil
+}
+
+// User hash fields.
+const (
+	uName     = "n"
+	uPassword = "h"
+	uRoles    = "r"
+	uCreated  = "c"
+	uUpdated  = "m"
+)
+
+func userArgs(u *store.User) []any {
+	return []any{u.Username, u.PasswordHash, encodeRoles(u.Roles), ms(u.CreatedAt), ms(u.UpdatedAt)}
+}
+
+func decodeUser(id string, m map[string]string) (store.User, error) {
+	u := store.User{ID: id, Username: m[uName], PasswordHash: m[uPassword]}
+	var err error
+	if u.Roles, err = decodeRoles(m[uRoles]); err != nil {
+		return store.User{}, err
+	}
+	if u.CreatedAt, err = fromMS(m[uCreated]); err != nil {
+		return store.User{}, err
+	}
+	if u.UpdatedAt, err = fromMS(m[uUpdated]); err != nil {
+		return store.User{}, err
+	}
+	return u, nil
+}
+
+// A session hash has five fields of its own: the ones the scripts use (u, l, i, e) as plain
+// strings and numbers, and d, the rest of the record packed into one string, so that a
+// lookup or a rotation moves five values rather than eleven (a rotation's script pays for
+// every value it converts). Its refresh tokens are further fields (see refreshField).
+const (
+	sData     = "d"
+	sUser     = "u"
+	sLastSeen = "l"
+	sIdle     = "i"
+	sExpires  = "e"
+)
+
+// sessionFields is the order in which a session hash is read with HMGET, by Go and by the
+// rotate script alike; the i* constants index it.
+var sessionFields = []string{sData, sUser, sLastSeen, sIdle, sExpires}
+
+const (
+	iData = iota
+	iUser
+	iLastSeen
+	iIdle
+	iExpires
+)
+
+// packVersion leads d, so that a later layout can be told apart.
+const packVersion = "1"
+
+// sessionArgs returns the field/value pairs of a session hash.
+func sessionArgs(s *store.Session) []any {
+	d := encodeRoles([]string{packVersion, s.Username, encodeRoles(s.Roles), s.Kind, string(s.CSRFHash), s.UserAgent, s.IP, ms(s.CreatedAt)})
+	return []any{
+		sData, d, sUser, s.UserID, sLastSeen, ms(s.LastSeenAt),
+		sIdle, strconv.FormatInt(s.IdleTimeout.Milliseconds(), 10), sExpires, ms(s.ExpiresAt),
+	}
+}
+
+// decodeSession decodes the values of sessionFields as HMGET returns them. found is false
+// when the hash does not exist (every value nil).
+func decodeSession(id string, vals []any) (se store.Session, found bool, err error) {
+	if len(vals) != len(sessionFields) {
+		return store.Session{}, false, fmt.Errorf("%w: session reply of %d values", ErrCorrupt, len(vals))
+	}
+	var str [iExpires + 1]string
+	n := 0
+	for i, v := range vals {
+		if v == nil {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok {
+			return store.Session{}, false, fmt.Errorf("%w: session field %s", ErrCorrupt, sessionFields[i])
+		}
+		str[i] = s
+		n++
+	}
+	if n == 0 {
+		return store.Session{}, false, nil
+	}
+	if n != len(sessionFields) {
+		return store.Session{}, false, fmt.Errorf("%w: session hash misses fields", ErrCorrupt)
+	}
+	d, err := decodeRoles(str[iData])
+	if err != nil || len(d) != 8 || d[0] != packVersion {
+		return store.Session{}, false, fmt.Errorf("%w: session record", ErrCorrupt)
+	}
+	se = store.Session{ID: id, UserID: str[iUser], Username: d[1], Kind: d[3], UserAgent: d[5], IP: d[6]}
+	if d[4] != "" {
+		se.CSRFHash = []byte(d[4])
+	}
+	if se.Roles, err = decodeRoles(d[2]); err != nil {
+		return store.Session{}, false, err
+	}
+	if se.CreatedAt, err = fromMS(d[7]); err != nil {
+		return store.Session{}, false, err
+	}
+	if se.LastSeenAt, err = fromMS(str[iLastSeen]); err != nil {
+		return store.Session{}, false, err
+	}
+	if se.ExpiresAt, err = fromMS(str[iExpires]); err != nil {
+		return store.Session{}, false, err
+	}
+	idle, err := strconv.ParseInt(str[iIdle], 10, 64)
+	if err != nil {
+		return store.Session{}, false, fmt.Errorf("%w: idle timeout %q", ErrCorrupt, str[iIdle])
+	}
+	se.IdleTimeout = time.Duration(idle) * time.Millisecond
+	return se, true, nil
+}
+
+// A revocation is one string, the member of both revocation sets and the message on the
+// channel: v1|<kind>|<at ms>|<expires ms>|<key>. The key comes last so that it may hold
+// any byte.
+func encodeRevocation(r store.Revocation) string {
+	b := make([]byte, 0, 40+len(r.Kind)+len(r.Key))
+	b = append(b, "v1|"...)
+	b = append(b, r.Kind...)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, r.At.UnixMilli(), 10)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, r.ExpiresAt.UnixMilli(), 10)
+	b = append(b, '|')
+	b = append(b, r.Key...)
+	return string(b)
+}
+
+func decodeRevocation(s string) (store.Revocation, error) {
+	bad := fmt.Errorf("%w: revocation", ErrCorrupt)
+	rest, ok := strings.CutPrefix(s, "v1|")
+	if !ok {
+		return store.Revocation{}, bad
+	}
+	parts := strings.SplitN(rest, "|", 4)
+	if len(parts) != 4 {
+		return store.Revocation{}, bad
+	}
+	at, err := fromMS(parts[1])
+	if err != nil {
+		return store.Revocation{}, bad
+	}
+	exp, err := fromMS(parts[2])
+	if err != nil {
+		return store.Revocation{}, bad
+	}
+	return store.Revocation{Kind: store.RevocationKind(parts[0]), Key: parts[3], At: at, ExpiresAt: exp}, nil
+}
+
+// A refresh token is a field of its session's hash: "t:" + its hash (raw bytes) -> its
+// creation time in Unix ms, with an "s" in front once it is spent. Spending is one
+// concatenation in the rotate script, and a new token's value is the script's argument.
+const (
+	tokenField  = "t:"
+	spentMarker = "s"
+)
+
+func refreshField(hash []byte) string { return tokenField + string(hash) }
+
+func refreshValue(spent bool, created time.Time) string {
+	if spent {
+		return spentMarker + ms(created)
+	}
+	return ms(created)
+}
+
+func decodeRefresh(sessionID, hash, value string) (store.RefreshToken, error) {
+	created, spent := strings.CutPrefix(value, spentMarker)
+	at, err := fromMS(created)
+	if err != nil {
+		return store.RefreshToken{}, fmt.Errorf("%w: refresh token", ErrCorrupt)
+	}
+	return store.RefreshToken{SessionID: sessionID, Hash: []byte(hash), Spent: spent, CreatedAt: at}, nil
+}
