@@ -1,0 +1,318 @@
+package rediscache
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sony/gobreaker/v2"
+
+	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/store"
+)
+
+// Sentinel errors. Match them with errors.Is.
+var (
+	// ErrUnavailable: the circuit breaker refused the call without touching Redis, because
+	// recent calls failed (it is open) or because its one recovery probe is in flight.
+	ErrUnavailable = errors.New("rediscache: unavailable")
+	// ErrClosed: the Cache was closed.
+	ErrClosed = errors.New("rediscache: closed")
+	// ErrIntegrity: a cached value failed its WithIntegrityKey check.
+	ErrIntegrity = errors.New("rediscache: cached value failed its integrity check")
+	// ErrContextTimeout: New was given a client that ignores context deadlines.
+	ErrContextTimeout = errors.New("rediscache: the client ignores context deadlines: set ContextTimeoutEnabled: true in its options")
+)
+
+// Preallocated so that a refused call costs no allocation.
+var (
+	errOpen          = fmt.Errorf("%w: %w", ErrUnavailable, gobreaker.ErrOpenState)
+	errProbeBusy     = fmt.Errorf("%w: %w", ErrUnavailable, gobreaker.ErrTooManyRequests)
+	errCallerGone    = errors.New("rediscache: caller gave up")
+	errNotSubscribed = errors.New("rediscache: unexpected reply before the subscription was confirmed")
+)
+
+// Cache is a shared validation cache tier for authframe, with cross-instance revocation.
+// It implements authframe.Cache, authframe.RevocationPublisher, store.RevocationFeed,
+// authframe.Pinger and authframe.BreakerStater. It is safe for concurrent use.
+type Cache struct {
+	client redis.UniversalClient
+	cfg    config
+	log    *slog.Logger
+	cb     *gobreaker.TwoStepCircuitBreaker[struct{}]
+	macs   *sync.Pool // of hash.Hash; nil without WithIntegrityKey
+
+	valuePrefix string
+	logKey      string // sorted set of revocations scored by At (ms)
+	expKey      string // the same members scored by ExpiresAt (ms), for pruning
+	channel     string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	mu     sync.Mutex // guards closing against a WatchRevocations starting
+	closed atomic.Bool
+	wg     sync.WaitGroup
+
+	pendingMu sync.Mutex
+	pending   []pendingRevocation
+}
+
+var (
+	_ authframe.Cache               = (*Cache)(nil)
+	_ authframe.RevocationPublisher = (*Cache)(nil)
+	_ authframe.Pinger              = (*Cache)(nil)
+	_ authframe.BreakerStater       = (*Cache)(nil)
+	_ store.RevocationFeed          = (*Cache)(nil)
+)
+
+// New builds a Cache over client, which the caller keeps owning (Close does not close it).
+// client must honour context deadlines (redis.Options.ContextTimeoutEnabled, and the same
+// field of the cluster and ring options): without it go-redis bounds reads only by its
+// ReadTimeout (5 s by default), and a hung Redis would stall each request for that long.
+// New reports ErrContextTimeout for such a client; other UniversalClient implementations
+// are trusted to honour deadlines.
+func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
+	if client == nil {
+		return nil, errors.New("rediscache: nil client")
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	if len(cfg.errs) > 0 {
+		return nil, errors.Join(cfg.errs...)
+	}
+	if !honoursDeadlines(client) {
+		return nil, ErrContextTimeout
+	}
+	c := &Cache{
+		client:      client,
+		cfg:         cfg,
+		log:         cfg.logger,
+		valuePrefix: cfg.prefix + "v:",
+		// One hash tag puts both sets in one cluster slot, as the publishing script needs,
+		// and the channel on the same ring shard, which a redis.Ring picks by hash tag.
+		logKey:  cfg.prefix + "{revocations}:log",
+		expKey:  cfg.prefix + "{revocations}:exp",
+		channel: cfg.prefix + "{revocations}",
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.macKey != nil {
+		key := cfg.macKey
+		c.macs = &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
+	}
+	c.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:        "rediscache",
+		MaxRequests: 1,
+		Timeout:     cfg.openFor,
+		ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= cfg.failures },
+		IsExcluded:  func(err error) bool { return err == errCallerGone },
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			if to == gobreaker.StateOpen {
+				c.log.Warn("rediscache: circuit breaker opened", "from", from.String(), "open_for", cfg.openFor)
+			} else {
+				c.log.Info("rediscache: circuit breaker state changed", "from", from.String(), "to", to.String())
+			}
+		},
+	})
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	return c, nil
+}
+
+func honoursDeadlines(client redis.UniversalClient) bool {
+	switch cl := client.(type) {
+	case *redis.Client:
+		return cl.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return cl.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return cl.Options().ContextTimeoutEnabled
+	}
+	return true
+}
+
+// Close stops the revocation feeds running on this Cache and makes every later call fail
+// with ErrClosed. It does not close the client. It is safe to call more than once.
+func (c *Cache) Close() error {
+	c.mu.Lock()
+	c.closed.Store(true)
+	c.mu.Unlock()
+	c.cancel()
+	c.wg.Wait()
+	return nil
+}
+
+// enter registers a long-running call (a feed) unless the Cache is closed.
+func (c *Cache) enter() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed.Load() {
+		return false
+	}
+	c.wg.Add(1)
+	return true
+}
+
+// allow asks the breaker for a call. A refusal costs a mutex and a clock read, no
+// allocation and no network.
+func (c *Cache) allow() (func(error), error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
+	done, err := c.cb.Allow()
+	if err != nil {
+		if err == gobreaker.ErrOpenState {
+			return nil, errOpen
+		}
+		return nil, errProbeBusy
+	}
+	return done, nil
+}
+
+// report tells the breaker how a call went. A miss is a success; a call abandoned by its
+// caller (a client that went away) says nothing about Redis and is not counted.
+func report(done func(error), parent context.Context, err error) {
+	switch {
+	case err == nil || errors.Is(err, redis.Nil):
+		done(nil)
+	case parent.Err() != nil:
+		done(errCallerGone)
+	default:
+		done(err)
+	}
+}
+
+// call runs f through the breaker with a deadline of timeout.
+func (c *Cache) call(ctx context.Context, timeout time.Duration, f func(context.Context) error) error {
+	done, err := c.allow()
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	err = f(cctx)
+	cancel()
+	report(done, ctx, err)
+	return err
+}
+
+// Get implements authframe.Cache: it returns the value stored under key, or (nil, false,
+// nil) when there is none.
+func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	done, err := c.allow()
+	if err != nil {
+		return nil, false, err
+	}
+	rkey := c.valuePrefix + key
+	cctx, cancel := context.WithTimeout(ctx, c.cfg.timeout)
+	b, err := c.client.Get(cctx, rkey).Bytes()
+	cancel()
+	report(done, ctx, err)
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("rediscache: get: %w", err)
+	}
+	if c.macs != nil {
+		v, ok := c.open(rkey, b)
+		if !ok {
+			return nil, false, ErrIntegrity
+		}
+		b = v
+	}
+	return b, true, nil
+}
+
+// Set implements authframe.Cache: it stores val under key for ttl, truncated to whole
+// milliseconds so that an entry never outlives what the Guard asked for. A ttl under a
+// millisecond stores nothing.
+func (c *Cache) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	ttl = ttl.Truncate(time.Millisecond)
+	if ttl <= 0 {
+		return nil
+	}
+	done, err := c.allow()
+	if err != nil {
+		return err
+	}
+	rkey := c.valuePrefix + key
+	if c.macs != nil {
+		val = c.seal(rkey, val)
+	}
+	cctx, cancel := context.WithTimeout(ctx, c.cfg.timeout)
+	err = c.client.Set(cctx, rkey, val, ttl).Err()
+	cancel()
+	report(done, ctx, err)
+	if err != nil {
+		return fmt.Errorf("rediscache: set: %w", err)
+	}
+	return nil
+}
+
+// Ping implements authframe.Pinger. It goes through the breaker too, so a health check
+// also serves as the recovery probe.
+func (c *Cache) Ping(ctx context.Context) error {
+	err := c.call(ctx, c.cfg.timeout, func(ctx context.Context) error {
+		return c.client.Ping(ctx).Err()
+	})
+	if err != nil && !errors.Is(err, ErrUnavailable) && err != ErrClosed {
+		return fmt.Errorf("rediscache: ping: %w", err)
+	}
+	return err
+}
+
+// BreakerState implements authframe.BreakerStater: "closed", "half-open" or "open".
+func (c *Cache) BreakerState() string { return c.cb.State().String() }
+
+// Available reports whether a call would be let through now (the breaker is not open and
+// the Cache is not closed), so that a caller can skip the work of preparing one (deriving
+// a key, encoding a value) while Redis is known to be down. It does not take the
+// half-open probe's place: a call made after it may still be refused.
+func (c *Cache) Available() bool {
+	return !c.closed.Load() && c.cb.State() != gobreaker.StateOpen
+}
+
+const macSize = sha256.Size
+
+func (c *Cache) mac(rkey string, val []byte, out []byte) []byte {
+	h := c.macs.Get().(hash.Hash)
+	h.Reset()
+	h.Write([]byte("authframe-rediscache-v1\x00"))
+	h.Write([]byte(rkey))
+	h.Write([]byte{0})
+	h.Write(val)
+	out = h.Sum(out)
+	c.macs.Put(h)
+	return out
+}
+
+// seal returns MAC || val.
+func (c *Cache) seal(rkey string, val []byte) []byte {
+	out := make([]byte, 0, macSize+len(val))
+	out = c.mac(rkey, val, out)
+	return append(out, val...)
+}
+
+func (c *Cache) open(rkey string, b []byte) ([]byte, bool) {
+	if len(b) < macSize {
+		return nil, false
+	}
+	var sum [macSize]byte
+	got := c.mac(rkey, b[macSize:], sum[:0])
+	if !hmac.Equal(got, b[:macSize]) {
+		return nil, false
+	}
+	return b[macSize:], true
+}

@@ -1,0 +1,112 @@
+package rediscache
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults. The call timeout is two orders of magnitude above a healthy round trip in one
+// data centre (50–500 µs), so it only fires when Redis is in trouble, and it keeps a hung
+// Redis from adding more than 50 ms to any request before the breaker opens.
+const (
+	DefaultPrefix          = "authframe:cache:"
+	DefaultTimeout         = 50 * time.Millisecond
+	DefaultBreakerFailures = 5
+	DefaultBreakerOpenFor  = time.Second
+)
+
+// Option configures a Cache.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	errs []error
+
+	prefix   string
+	timeout  time.Duration
+	failures uint32
+	openFor  time.Duration
+	logger   *slog.Logger
+	macKey   []byte
+}
+
+func defaultConfig() config {
+	return config{
+		prefix:   DefaultPrefix,
+		timeout:  DefaultTimeout,
+		failures: DefaultBreakerFailures,
+		openFor:  DefaultBreakerOpenFor,
+	}
+}
+
+func (c *config) fail(opt string, err error) {
+	c.errs = append(c.errs, fmt.Errorf("rediscache: %s: %w", opt, err))
+}
+
+// WithPrefix sets the prefix of every key and channel the cache uses (default
+// "authframe:cache:"). Instances that must see each other's entries and revocations use
+// the same prefix; deployments that must not, different ones.
+func WithPrefix(prefix string) Option {
+	return optionFunc(func(c *config) {
+		if prefix == "" {
+			c.fail("WithPrefix", errors.New("empty prefix"))
+			return
+		}
+		c.prefix = prefix
+	})
+}
+
+// WithTimeout bounds each Redis call (default 50 ms, between 1 ms and 1 min). It is the
+// most a request can wait on a hung Redis before the breaker opens.
+func WithTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d < time.Millisecond || d > time.Minute {
+			c.fail("WithTimeout", fmt.Errorf("timeout %v is outside 1ms..1m", d))
+			return
+		}
+		c.timeout = d
+	})
+}
+
+// WithBreaker sets the circuit breaker: it opens after failures consecutive failed calls
+// (default 5) and stays open for openFor (default 1 s), answering every call at once with
+// ErrUnavailable; then one probe call decides between closing and opening again.
+func WithBreaker(failures int, openFor time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if failures < 1 || failures > 1<<20 {
+			c.fail("WithBreaker", fmt.Errorf("failures %d is outside 1..%d", failures, 1<<20))
+			return
+		}
+		if openFor <= 0 {
+			c.fail("WithBreaker", fmt.Errorf("open duration %v is not positive", openFor))
+			return
+		}
+		c.failures, c.openFor = uint32(failures), openFor
+	})
+}
+
+// WithLogger sets the logger for operational messages: breaker state changes, the
+// revocation feed losing and regaining its subscription (default: silent).
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) { c.logger = l })
+}
+
+// WithIntegrityKey authenticates every cached value with HMAC-SHA256 under key (at least
+// 32 bytes, the same on every instance). The MAC covers the Redis key as well as the
+// value, so an entry can be neither forged nor moved to another token's key by anyone who
+// can write to Redis but does not hold key. A value that fails the check is answered as an
+// error (which the Guard logs) and never as a hit. See the README's security section.
+func WithIntegrityKey(key []byte) Option {
+	return optionFunc(func(c *config) {
+		if len(key) < 32 {
+			c.fail("WithIntegrityKey", fmt.Errorf("key has %d bytes, want at least 32", len(key)))
+			return
+		}
+		c.macKey = append([]byte(nil), key...)
+	})
+}
