@@ -1,0 +1,309 @@
+package authecho
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	authframe "github.com/authframe/authframe/core"
+)
+
+// The keys under which this package keeps its values in echo.Context. Echo keys are strings,
+// so they are namespaced to stay clear of the application's own; read them back with
+// PrincipalFrom, never with c.Get.
+const (
+	principalKey = "authframe.principal"
+	configKey    = "authframe.errors"
+)
+
+// Option configures Middleware and Optional.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	skipper      func(echo.Context) bool
+	errorHandler func(echo.Context, error) error
+}
+
+// WithSkipper lets requests for which skip returns true pass without authentication, as
+// echo's middleware.Skipper does (a middleware.Skipper value can be passed as is). By
+// default nothing is skipped.
+func WithSkipper(skip func(echo.Context) bool) Option {
+	return optionFunc(func(c *config) { c.skipper = skip })
+}
+
+// WithHTTPError(true) returns failures as *echo.HTTPError (see HTTPError) instead of writing
+// them, so that the Echo instance's HTTPErrorHandler renders them. Require and RequireAny
+// behind this middleware then do the same. WithHTTPError(false) restores the default: the
+// contract's JSON written directly, identical to every other authframe adapter.
+func WithHTTPError(enabled bool) Option {
+	return optionFunc(func(c *config) {
+		if enabled {
+			c.errorHandler = httpError
+		} else {
+			c.errorHandler = nil
+		}
+	})
+}
+
+// WithErrorHandler replaces the error response altogether: h gets the request and the
+// *authframe.Error, and what it returns is returned up the chain (nil when it wrote a
+// response itself). Require and RequireAny behind this middleware use it too.
+func WithErrorHandler(h func(c echo.Context, err error) error) Option {
+	return optionFunc(func(c *config) { c.errorHandler = h })
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(c)
+		}
+	}
+	return c
+}
+
+// fail answers err the configured way.
+func (cfg *config) fail(c echo.Context, err error) error {
+	if cfg.errorHandler != nil {
+		return cfg.errorHandler(c, err)
+	}
+	return WriteError(c, err)
+}
+
+// request is the authframe.Request view of an echo request. It copies nothing, and being
+// one pointer it becomes an authframe.Request without an allocation. RemoteAddr is the
+// connection's peer, deliberately not c.RealIP(): the Guard applies its own trusted-proxy
+// rules to X-Forwarded-For.
+type request struct{ r *http.Request }
+
+// Header tries name as given before canonicalising it: the Guard asks for canonical names
+// such as "Authorization", which net/http stores as is, and the lookup is on every request.
+func (q request) Header(name string) string {
+	if v := q.r.Header[name]; len(v) > 0 {
+		return v[0]
+	}
+	return q.r.Header.Get(name)
+}
+func (q request) Cookie(name string) string {
+	ck, err := q.r.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	return ck.Value
+}
+
+// Query is read only when the Guard is configured with WithTokenQueryParameter. It parses
+// the query itself rather than calling c.QueryParam, which would need the two-word
+// echo.Context in the view and an allocation on every request.
+func (q request) Query(name string) string { return q.r.URL.Query().Get(name) }
+func (q request) Method() string           { return q.r.Method }
+func (q request) Path() string             { return q.r.URL.Path }
+func (q request) RemoteAddr() string       { return q.r.RemoteAddr }
+
+// Request wraps c's request as an authframe.Request, for calling the Guard directly.
+func Request(c echo.Context) authframe.Request { return request{c.Request()} }
+
+// Middleware authenticates every request with guard (bearer token or session cookie, with
+// the CSRF check on unsafe cookie requests) and stores the Principal in c, read back with
+// PrincipalFrom. Failures never reach next: by default they are answered with the
+// contract's JSON error and WWW-Authenticate challenge. Built with a nil guard it answers
+// every request with 500 internal.
+func Middleware(guard *authframe.Guard, opts ...Option) echo.MiddlewareFunc {
+	cfg := newConfig(opts)
+	if guard == nil {
+		return cfg.refuseAll
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if cfg.skipper != nil && cfg.skipper(c) {
+				cfg.remember(c)
+				return next(c)
+			}
+			r := c.Request()
+			p, err := guard.Authenticate(r.Context(), request{r})
+			if err != nil {
+				return cfg.fail(c, err)
+			}
+			c.Set(principalKey, p)
+			cfg.remember(c)
+			return next(c)
+		}
+	}
+}
+
+// Optional attaches the Principal when the request authenticates and otherwise lets it
+// through anonymously; it never rejects (except, with 500, when built with a nil guard).
+// Require behind it answers anonymous requests with 401.
+func Optional(guard *authframe.Guard, opts ...Option) echo.MiddlewareFunc {
+	cfg := newConfig(opts)
+	if guard == nil {
+		return cfg.refuseAll
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if cfg.skipper != nil && cfg.skipper(c) {
+				cfg.remember(c)
+				return next(c)
+			}
+			r := c.Request()
+			if p, err := guard.Authenticate(r.Context(), request{r}); err == nil {
+				c.Set(principalKey, p)
+			}
+			cfg.remember(c)
+			return next(c)
+		}
+	}
+}
+
+// errNilGuard is the answer of a middleware built without a Guard: a wiring mistake must
+// fail closed, on every request, rather than panic or let requests through.
+var errNilGuard = authframe.AsError(errors.New("authecho: middleware built with a nil *authframe.Guard"))
+
+func (cfg *config) refuseAll(echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error { return cfg.fail(c, errNilGuard) }
+}
+
+// remember records a non-default error mode for the Require that may follow. The default
+// costs nothing.
+func (cfg *config) remember(c echo.Context) {
+	if cfg.errorHandler != nil {
+		c.Set(configKey, cfg)
+	}
+}
+
+// Require lets a request through only when its Principal meets every requirement: a role
+// ("admin") or a permission ("read:reports"). No Principal is a 401, a missing requirement
+// a 403, answered the way the Middleware (or Optional) in front of it answers. Use it after
+// Middleware, as route middleware: e.GET("/admin", h, authecho.Require("admin")).
+func Require(requirements ...string) echo.MiddlewareFunc {
+	return require(authframe.Authorize, requirements)
+}
+
+// RequireAny is Require needing only one of the requirements.
+func RequireAny(requirements ...string) echo.MiddlewareFunc {
+	return require(authframe.AuthorizeAny, requirements)
+}
+
+func require(check func(*authframe.Principal, ...string) error, reqs []string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			p, _ := PrincipalFrom(c)
+			if err := check(p, reqs...); err != nil {
+				if cfg, ok := c.Get(configKey).(*config); ok {
+					return cfg.fail(c, err)
+				}
+				return WriteError(c, err)
+			}
+			return next(c)
+		}
+	}
+}
+
+// PrincipalFrom returns the Principal that Middleware or Optional stored in c. The Guard
+// shares it between requests: treat it as read-only.
+func PrincipalFrom(c echo.Context) (*authframe.Principal, bool) {
+	p, ok := c.Get(principalKey).(*authframe.Principal)
+	return p, ok && p != nil
+}
+
+// WriteError writes err on c's response in the contract's shape (JSON body with the
+// request id, WWW-Authenticate, Retry-After, Cache-Control: no-store), exactly as the other
+// adapters do. It returns nil so that a handler can end with return authecho.WriteError(c, err);
+// a nil err writes nothing.
+func WriteError(c echo.Context, err error) error {
+	if err != nil {
+		authframe.WriteError(c.Response(), err, requestID(c))
+	}
+	return nil
+}
+
+// HTTPError turns err into an *echo.HTTPError for the Echo instance's HTTPErrorHandler:
+// Code is the contract's status, Message the contract's body (an authframe.ErrorBody, which
+// echo's default handler writes as the same JSON) and Internal the *authframe.Error. The
+// contract's headers (WWW-Authenticate, Retry-After, Cache-Control) are set on c's response
+// at once, since echo's HTTPError has no room for them. A nil err gives nil.
+func HTTPError(c echo.Context, err error) *echo.HTTPError {
+	if err == nil {
+		return nil
+	}
+	ae := authframe.AsError(err)
+	r := authframe.RenderError(ae, requestID(c))
+	h := c.Response().Header()
+	for _, kv := range r.Headers {
+		h.Set(kv[0], kv[1])
+	}
+	var body authframe.ErrorBody
+	// Decoding what RenderError made keeps one definition of the body (its message defaults
+	// included); this is the error path, so the cost does not matter.
+	_ = json.Unmarshal(r.Body, &body)
+	return &echo.HTTPError{Code: r.Status, Message: body, Internal: ae}
+}
+
+func httpError(c echo.Context, err error) error {
+	if he := HTTPError(c, err); he != nil {
+		return he
+	}
+	return nil
+}
+
+func requestID(c echo.Context) string {
+	return authframe.RequestIDFromContext(c.Request().Context())
+}
+
+// Login checks the credentials, starts a browser session, sets its cookie and returns the
+// grant (with the CSRF token to hand to the page). Whatever session id the client presented
+// is never adopted. Errors are *authframe.Error values: answer them with WriteError.
+func Login(c echo.Context, guard *authframe.Guard, username, password string) (*authframe.SessionGrant, error) {
+	ctx := c.Request().Context()
+	client := ClientInfo(c, guard)
+	u, err := guard.Login(ctx, username, password, client)
+	if err != nil {
+		return nil, err
+	}
+	grant, err := guard.StartSession(ctx, u, client)
+	if err != nil {
+		return nil, err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	c.SetCookie(grant.Cookie)
+	return grant, nil
+}
+
+// Logout destroys the caller's session server-side and clears its cookie. Use it behind
+// Middleware, which has checked the CSRF token of an unsafe cookie request. The cookie is
+// cleared even when the error says there was no session to end.
+func Logout(c echo.Context, guard *authframe.Guard) error {
+	p, _ := PrincipalFrom(c)
+	cookie, err := guard.EndSession(c.Request().Context(), p)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	c.SetCookie(cookie)
+	return err
+}
+
+// ClientInfo returns the client's IP (as the Guard's trusted-proxy rules see it, not
+// c.RealIP()) and user agent.
+func ClientInfo(c echo.Context, guard *authframe.Guard) authframe.ClientInfo {
+	r := c.Request()
+	return authframe.ClientInfo{IP: guard.ClientIP(request{r}), UserAgent: r.UserAgent()}
+}
+
+// RequestID accepts a safe incoming X-Request-ID or makes one, puts it in the request
+// context (error bodies and audit events repeat it) and echoes it in the response header.
+// Put it first: e.Use(authecho.RequestID()).
+func RequestID() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			id := authframe.RequestID(r.Header.Get(authframe.RequestIDHeader))
+			c.Response().Header().Set(authframe.RequestIDHeader, id)
+			c.SetRequest(r.WithContext(authframe.ContextWithRequestID(r.Context(), id)))
+			return next(c)
+		}
+	}
+}

@@ -1,0 +1,17 @@
+// Package authecho puts an authframe Guard in front of Echo (github.com/labstack/echo/v4).
+//
+//	e.Use(authecho.Middleware(guard))                   // the one line
+//	e.GET("/admin", h, authecho.Require("admin"))       // optional authorization
+//
+// Middleware authenticates (bearer token from the Authorization header, else the session
+// cookie, with the CSRF check on unsafe cookie requests) and stores the Principal in the
+// echo.Context, read back with PrincipalFrom; Optional does the same without rejecting;
+// Require and RequireAny check roles and permissions. Login and Logout run cookie sessions,
+// RequestID tags requests and error bodies.
+//
+// All decisions are the Guard's: this package only translates. Failures are answered with
+// the same JSON body and WWW-Authenticate challenge as every other authframe adapter, or,
+// with WithHTTPError(true), returned as *echo.HTTPError for the Echo instance's
+// HTTPErrorHandler. The client address is the connection's peer as judged by the Guard's
+// own trusted-proxy rules (authframe.WithTrustedProxies), never echo's IPExtractor.
+package authecho

@@ -1,0 +1,242 @@
+package authfiber
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	authframe "github.com/authframe/authframe/core"
+)
+
+// Option configures Middleware and Optional.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	skipper      func(*fiber.Ctx) bool
+	errorHandler func(*fiber.Ctx, error) error
+}
+
+// WithSkipper lets requests for which skip returns true pass without authentication. It is
+// the Next field of Fiber's own middleware configs.
+func WithSkipper(skip func(*fiber.Ctx) bool) Option {
+	return optionFunc(func(c *config) { c.skipper = skip })
+}
+
+// WithErrorHandler replaces the default error response (the contract's JSON body and
+// WWW-Authenticate header, written by WriteError). What h returns is returned by the
+// middleware, so a non-nil error reaches the app's fiber.Config.ErrorHandler.
+func WithErrorHandler(h func(*fiber.Ctx, error) error) Option {
+	return optionFunc(func(c *config) { c.errorHandler = h })
+}
+
+func newConfig(opts []Option) config {
+	c := config{errorHandler: WriteError}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if c.errorHandler == nil {
+		c.errorHandler = WriteError
+	}
+	return c
+}
+
+// localsKey keys this package's values in c.Locals. A small integer type keeps the
+// conversion to interface{} free of allocations.
+type localsKey uint8
+
+const (
+	principalKey localsKey = iota
+	requestIDKey
+)
+
+// request is the authframe.Request view of a *fiber.Ctx. Its strings are views of
+// fasthttp's buffers, valid for the call only, which is all the Guard asks: it copies what
+// it keeps. Being a single pointer, it converts to the interface without allocating.
+type request struct{ c *fiber.Ctx }
+
+func (q request) Header(name string) string { return q.c.Get(name) }
+func (q request) Cookie(name string) string { return q.c.Cookies(name) }
+func (q request) Query(name string) string  { return q.c.Query(name) }
+func (q request) Method() string            { return q.c.Method() }
+func (q request) Path() string              { return q.c.Path() }
+
+// RemoteAddr is the TCP peer, never a proxy header: the Guard applies its own
+// trusted-proxy rules (c.IP() with Fiber's ProxyHeader would bypass them). Only logins and
+// ClientIP call it, so its allocation stays off the bearer hot path.
+func (q request) RemoteAddr() string { return q.c.Context().RemoteIP().String() }
+
+// Request wraps c as an authframe.Request. Its strings are only valid inside the handler.
+func Request(c *fiber.Ctx) authframe.Request { return request{c} }
+
+// Middleware authenticates every request with guard (bearer token or session cookie, with
+// the CSRF check on unsafe cookie requests) and stores the Principal in c.Locals, read
+// back with PrincipalFrom; failures are answered with the contract's JSON error and never
+// reach the next handler. The Guard gets c.UserContext(), so RequestID's id reaches its
+// audit events.
+func Middleware(guard *authframe.Guard, opts ...Option) fiber.Handler {
+	cfg := newConfig(opts)
+	return func(c *fiber.Ctx) error {
+		if cfg.skipper != nil && cfg.skipper(c) {
+			return c.Next()
+		}
+		p, err := guard.Authenticate(c.UserContext(), request{c})
+		if err != nil {
+			return cfg.errorHandler(c, err)
+		}
+		c.Locals(principalKey, p)
+		return c.Next()
+	}
+}
+
+// Optional attaches the Principal when the request authenticates and otherwise lets it
+// through anonymously; it never rejects, so its error handler is never called.
+func Optional(guard *authframe.Guard, opts ...Option) fiber.Handler {
+	cfg := newConfig(opts)
+	return func(c *fiber.Ctx) error {
+		if cfg.skipper != nil && cfg.skipper(c) {
+			return c.Next()
+		}
+		if p, err := guard.Authenticate(c.UserContext(), request{c}); err == nil {
+			c.Locals(principalKey, p)
+		}
+		return c.Next()
+	}
+}
+
+// Require lets a request through only when its Principal meets every requirement: a role
+// ("admin") or a permission ("read:reports"). No Principal is a 401, a missing requirement
+// a 403. Put it after Middleware.
+func Require(requirements ...string) fiber.Handler {
+	return require(authframe.Authorize, requirements)
+}
+
+// RequireAny is Require needing only one of the requirements.
+func RequireAny(requirements ...string) fiber.Handler {
+	return require(authframe.AuthorizeAny, requirements)
+}
+
+func require(check func(*authframe.Principal, ...string) error, reqs []string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		p, _ := PrincipalFrom(c)
+		if err := check(p, reqs...); err != nil {
+			return WriteError(c, err)
+		}
+		return c.Next()
+	}
+}
+
+// PrincipalFrom returns the Principal that Middleware or Optional stored for c. The
+// Principal may be shared with other requests presenting the same token: treat it as
+// read-only.
+func PrincipalFrom(c *fiber.Ctx) (*authframe.Principal, bool) {
+	p, ok := c.Locals(principalKey).(*authframe.Principal)
+	return p, ok && p != nil
+}
+
+// RequestIDFrom returns the request id that RequestID set for c, or the one carried by
+// c.UserContext(), or "".
+func RequestIDFrom(c *fiber.Ctx) string {
+	if id, ok := c.Locals(requestIDKey).(string); ok {
+		return id
+	}
+	return authframe.RequestIDFromContext(c.UserContext())
+}
+
+// WriteError answers err in the contract's shape (status, WWW-Authenticate or Retry-After
+// where due, JSON body with c's request id). It returns nil once the response is written,
+// so Fiber's ErrorHandler does not write a second one.
+func WriteError(c *fiber.Ctx, err error) error {
+	r := authframe.RenderError(err, RequestIDFrom(c))
+	for _, kv := range r.Headers {
+		c.Set(kv[0], kv[1])
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Status(r.Status)
+	return c.Send(r.Body)
+}
+
+// Login checks the credentials, starts a browser session, sets its cookie on the response
+// (with Cache-Control: no-store) and returns the grant, whose CSRFToken the page sends
+// back in X-CSRF-Token. The session id the client presented, if any, is never adopted.
+// username and password may be views of fasthttp's buffers (c.FormValue, c.BodyParser):
+// the Guard only reads them.
+func Login(c *fiber.Ctx, guard *authframe.Guard, username, password string) (*authframe.SessionGrant, error) {
+	ctx := c.UserContext()
+	client := ClientInfo(c, guard)
+	u, err := guard.Login(ctx, username, password, client)
+	if err != nil {
+		return nil, err
+	}
+	grant, err := guard.StartSession(ctx, u, client)
+	if err != nil {
+		return nil, err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	setCookie(c, grant.Cookie)
+	return grant, nil
+}
+
+// Logout destroys the caller's session server-side and clears its cookie (same name, Path
+// and Secure, which browsers need to drop a __Host- cookie), with Cache-Control: no-store.
+// Put it behind Middleware. The cookie is cleared even when the error is not nil.
+func Logout(c *fiber.Ctx, guard *authframe.Guard) error {
+	p, _ := PrincipalFrom(c)
+	cookie, err := guard.EndSession(c.UserContext(), p)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	setCookie(c, cookie)
+	return err
+}
+
+// setCookie writes cookie as net/http formats it, so that every adapter sends the same
+// bytes: Expires and Max-Age both, Max-Age=0 on a clearing cookie, SameSite as the Guard
+// configured it. (fasthttp's Cookie writes Max-Age alone when it is positive and nothing
+// for a negative one, and fiber.Cookie turns an unset SameSite into Lax.) An earlier
+// Set-Cookie of the same name in this response is replaced.
+func setCookie(c *fiber.Ctx, cookie *http.Cookie) {
+	if cookie == nil {
+		return
+	}
+	v := cookie.String()
+	if v == "" {
+		return
+	}
+	h := &c.Response().Header
+	h.DelCookie(cookie.Name)
+	h.Add(fiber.HeaderSetCookie, v)
+}
+
+// ClientInfo returns the client's IP (as the Guard's trusted-proxy rules see it, from the
+// TCP peer and X-Forwarded-For) and user agent. Both are copies, safe to keep after the
+// handler returns: session records store them.
+func ClientInfo(c *fiber.Ctx, guard *authframe.Guard) authframe.ClientInfo {
+	return authframe.ClientInfo{
+		IP:        strings.Clone(guard.ClientIP(request{c})),
+		UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent)),
+	}
+}
+
+// RequestID accepts a safe incoming X-Request-ID or makes one, echoes it in the response
+// header, and keeps it in c.Locals (for error bodies and RequestIDFrom) and in
+// c.UserContext() (for the Guard's audit events). Register it first.
+func RequestID() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		in := c.Get(authframe.RequestIDHeader)
+		id := authframe.RequestID(in)
+		if id == in {
+			// in is a view of fasthttp's buffer; the id outlives it in the user context.
+			id = strings.Clone(id)
+		}
+		c.Set(authframe.RequestIDHeader, id)
+		c.Locals(requestIDKey, id)
+		c.SetUserContext(authframe.ContextWithRequestID(c.UserContext(), id))
+		return c.Next()
+	}
+}

@@ -1,0 +1,243 @@
+package authgin
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	authframe "github.com/authframe/authframe/core"
+)
+
+// Option configures Middleware and Optional.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	skipper        func(*gin.Context) bool
+	errorHandler   func(*gin.Context, error)
+	requestContext bool
+}
+
+// WithSkipper lets requests for which skip returns true pass without authentication.
+func WithSkipper(skip func(*gin.Context) bool) Option {
+	return optionFunc(func(c *config) { c.skipper = skip })
+}
+
+// WithErrorHandler replaces the default error response (the contract's JSON body and
+// WWW-Authenticate header, written by WriteError). Middleware aborts the chain after h
+// returns, whatever h does, so a handler that forgets to abort cannot let an
+// unauthenticated request through.
+func WithErrorHandler(h func(*gin.Context, error)) Option {
+	return optionFunc(func(c *config) { c.errorHandler = h })
+}
+
+// WithRequestContext also stores the Principal in c.Request's context, for code that reads
+// it with authframe.PrincipalFromContext(c.Request.Context()): a service layer handed the
+// request context, a net/http handler mounted with gin.WrapH, or *gin.Context itself as a
+// context.Context when the engine sets ContextWithFallback. It costs a copy of the
+// *http.Request and a context value, two allocations per request, which is why it is off by
+// default: PrincipalFrom needs only c.Keys.
+func WithRequestContext() Option {
+	return optionFunc(func(c *config) { c.requestContext = true })
+}
+
+func newConfig(opts []Option) config {
+	c := config{errorHandler: WriteError}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if c.errorHandler == nil {
+		c.errorHandler = WriteError
+	}
+	return c
+}
+
+// keysKey keys this package's values in c.Keys. An unexported type cannot collide with
+// anybody's string keys, and a small constant converts to interface{} without allocating.
+type keysKey uint8
+
+const principalKey keysKey = 0
+
+// request is the authframe.Request view of a *gin.Context. Being a single pointer, it
+// converts to the interface without allocating, and it copies nothing.
+type request struct{ c *gin.Context }
+
+func (q request) Header(name string) string { return q.c.GetHeader(name) }
+
+// Cookie reads the raw cookie value through net/http. gin's c.Cookie would URL-unescape it,
+// which no other adapter does: the same cookie must mean the same thing on every framework.
+func (q request) Cookie(name string) string {
+	ck, err := q.c.Request.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	return ck.Value
+}
+
+// Query uses gin's per-request query cache. The Guard reads it only when
+// authframe.WithTokenQueryParameter is configured.
+func (q request) Query(name string) string { return q.c.Query(name) }
+func (q request) Method() string           { return q.c.Request.Method }
+func (q request) Path() string             { return q.c.Request.URL.Path }
+
+// RemoteAddr is the TCP peer, never c.ClientIP(): the Guard applies its own trusted-proxy
+// rules (authframe.WithTrustedProxies), which gin's SetTrustedProxies must not override.
+func (q request) RemoteAddr() string { return q.c.Request.RemoteAddr }
+
+// Request wraps c as an authframe.Request.
+func Request(c *gin.Context) authframe.Request { return request{c} }
+
+// Middleware authenticates every request with guard (bearer token or session cookie, with
+// the CSRF check on unsafe cookie requests) and stores the Principal in c.Keys, read back
+// with PrincipalFrom; failures are answered with the contract's JSON error and abort the
+// chain. The Guard gets c.Request.Context(), so RequestID's id reaches its audit events.
+func Middleware(guard *authframe.Guard, opts ...Option) gin.HandlerFunc {
+	cfg := newConfig(opts)
+	return func(c *gin.Context) {
+		if cfg.skipper != nil && cfg.skipper(c) {
+			c.Next()
+			return
+		}
+		p, err := guard.Authenticate(c.Request.Context(), request{c})
+		if err != nil {
+			cfg.errorHandler(c, err)
+			c.Abort()
+			return
+		}
+		cfg.attach(c, p)
+		c.Next()
+	}
+}
+
+// Optional attaches the Principal when the request authenticates and otherwise lets it
+// through anonymously; it never rejects, so its error handler is never called.
+func Optional(guard *authframe.Guard, opts ...Option) gin.HandlerFunc {
+	cfg := newConfig(opts)
+	return func(c *gin.Context) {
+		if cfg.skipper != nil && cfg.skipper(c) {
+			c.Next()
+			return
+		}
+		if p, err := guard.Authenticate(c.Request.Context(), request{c}); err == nil {
+			cfg.attach(c, p)
+		}
+		c.Next()
+	}
+}
+
+func (cfg *config) attach(c *gin.Context, p *authframe.Principal) {
+	c.Set(principalKey, p)
+	if cfg.requestContext {
+		c.Request = c.Request.WithContext(authframe.ContextWithPrincipal(c.Request.Context(), p))
+	}
+}
+
+// Require lets a request through only when its Principal meets every requirement: a role
+// ("admin") or a permission ("read:reports"). No Principal is a 401, a missing requirement
+// a 403, and either aborts the chain. Put it after Middleware (or Optional).
+func Require(requirements ...string) gin.HandlerFunc {
+	return require(authframe.Authorize, requirements)
+}
+
+// RequireAny is Require needing only one of the requirements.
+func RequireAny(requirements ...string) gin.HandlerFunc {
+	return require(authframe.AuthorizeAny, requirements)
+}
+
+func require(check func(*authframe.Principal, ...string) error, reqs []string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p, _ := PrincipalFrom(c)
+		if err := check(p, reqs...); err != nil {
+			WriteError(c, err)
+			return
+		}
+		c.Next()
+	}
+}
+
+// PrincipalFrom returns the Principal that Middleware or Optional stored for c, or, failing
+// that, one in c.Request's context (put there by authhttp.Middleware wrapped around the
+// engine, for instance). The Principal may be shared with other requests presenting the
+// same token: treat it as read-only.
+func PrincipalFrom(c *gin.Context) (*authframe.Principal, bool) {
+	if v, ok := c.Get(principalKey); ok {
+		p, _ := v.(*authframe.Principal)
+		return p, p != nil
+	}
+	if c.Request == nil {
+		return nil, false
+	}
+	return authframe.PrincipalFromContext(c.Request.Context())
+}
+
+// RequestIDFrom returns the request id that RequestID put in c.Request's context, or "".
+func RequestIDFrom(c *gin.Context) string {
+	if c.Request == nil {
+		return ""
+	}
+	return authframe.RequestIDFromContext(c.Request.Context())
+}
+
+// WriteError answers err in the contract's shape (status, WWW-Authenticate or Retry-After
+// where due, JSON body with c's request id) and aborts the chain, as
+// c.AbortWithStatusJSON would. The body is authframe.RenderError's bytes, identical on every
+// adapter, rather than a re-encoding by gin's JSON renderer.
+func WriteError(c *gin.Context, err error) {
+	c.Abort()
+	authframe.WriteError(c.Writer, err, RequestIDFrom(c))
+}
+
+// Login checks the credentials, starts a browser session, sets its cookie on the response
+// (with Cache-Control: no-store) and returns the grant, whose CSRFToken the page sends
+// back in X-CSRF-Token. The session id the client presented, if any, is never adopted.
+// The cookie is written by net/http, not c.SetCookie, so it carries exactly the attributes
+// the Guard configured.
+func Login(c *gin.Context, guard *authframe.Guard, username, password string) (*authframe.SessionGrant, error) {
+	ctx := c.Request.Context()
+	client := ClientInfo(c, guard)
+	u, err := guard.Login(ctx, username, password, client)
+	if err != nil {
+		return nil, err
+	}
+	grant, err := guard.StartSession(ctx, u, client)
+	if err != nil {
+		return nil, err
+	}
+	c.Header("Cache-Control", "no-store")
+	http.SetCookie(c.Writer, grant.Cookie)
+	return grant, nil
+}
+
+// Logout destroys the caller's session server-side and clears its cookie (same name, Path
+// and Secure, which browsers need to drop a __Host- cookie), with Cache-Control: no-store.
+// Put it behind Middleware. The cookie is cleared even when the error is not nil.
+func Logout(c *gin.Context, guard *authframe.Guard) error {
+	p, _ := PrincipalFrom(c)
+	cookie, err := guard.EndSession(c.Request.Context(), p)
+	c.Header("Cache-Control", "no-store")
+	http.SetCookie(c.Writer, cookie)
+	return err
+}
+
+// ClientInfo returns the client's IP (as the Guard's trusted-proxy rules see it, from the
+// TCP peer and X-Forwarded-For) and user agent.
+func ClientInfo(c *gin.Context, guard *authframe.Guard) authframe.ClientInfo {
+	return authframe.ClientInfo{IP: guard.ClientIP(request{c}), UserAgent: c.Request.UserAgent()}
+}
+
+// RequestID accepts a safe incoming X-Request-ID or makes one, echoes it in the response
+// header and puts it in c.Request's context, where error bodies (WriteError) and the
+// Guard's audit events find it. Register it first.
+func RequestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := authframe.RequestID(c.GetHeader(authframe.RequestIDHeader))
+		c.Header(authframe.RequestIDHeader, id)
+		c.Request = c.Request.WithContext(authframe.ContextWithRequestID(c.Request.Context(), id))
+		c.Next()
+	}
+}

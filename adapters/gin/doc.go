@@ -1,0 +1,17 @@
+// Package authgin puts an authframe Guard in front of Gin routes.
+//
+//	r := gin.New()
+//	r.Use(authgin.Middleware(guard))            // the one line
+//	r.GET("/admin", authgin.Require("admin"), h) // optional authorization
+//
+// Middleware authenticates (bearer token or session cookie, with CSRF on unsafe cookie
+// requests) and stores the Principal in c.Keys, read back with PrincipalFrom; Require and
+// RequireAny check roles and permissions; Login and Logout run cookie sessions. Failures
+// are answered with the same JSON bytes and WWW-Authenticate challenge as every other
+// authframe adapter, and abort the chain. All decisions are the Guard's: this package only
+// translates.
+//
+// The client address the Guard sees is the TCP peer (c.Request.RemoteAddr), never
+// c.ClientIP(): configure trusted proxies on the Guard (authframe.WithTrustedProxies), not
+// on the engine.
+package authgin
