@@ -1,0 +1,34 @@
+module github.com/authframe/authframe/cmd/authframe
+
+go 1.26.0
+
+require (
+	github.com/authframe/authframe/core v0.0.0
+	github.com/authframe/authframe/stores/postgres v0.0.0-00010101000000-000000000000
+	github.com/authframe/authframe/stores/redis v0.0.0-00010101000000-000000000000
+	github.com/jackc/pgx/v5 v5.12.0
+	github.com/redis/go-redis/v9 v9.23.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+)
+
+replace (
+	github.com/authframe/authframe/adapters/echo => ../../adapters/echo
+	github.com/authframe/authframe/adapters/fiber => ../../adapters/fiber
+	github.com/authframe/authframe/adapters/gin => ../../adapters/gin
+	github.com/authframe/authframe/adapters/nethttp => ../../adapters/nethttp
+	github.com/authframe/authframe/cache/redis => ../../cache/redis
+	github.com/authframe/authframe/core => ../../core
+	github.com/authframe/authframe/observability/prometheus => ../../observability/prometheus
+	github.com/authframe/authframe/stores/postgres => ../../stores/postgres
+	github.com/authframe/authframe/stores/redis => ../../stores/redis
+)

@@ -1,0 +1,143 @@
+// Command fiber serves the authframe HTTP contract (examples/README.md) with Fiber v2 and
+// authfiber.
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+
+	authfiber "github.com/authframe/authframe/adapters/fiber"
+	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/examples/internal/app"
+)
+
+func main() {
+	a, closeApp := app.Main("fiber")
+	defer closeApp()
+	f := App(a)
+	go func() {
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+		<-stop
+		_ = f.Shutdown()
+	}()
+	if err := f.Listen(a.Config.Addr); err != nil {
+		a.Logger.Error("listen", "error", err)
+		closeApp()
+		os.Exit(1)
+	}
+}
+
+// App is the whole contract on a Fiber app.
+func App(a *app.App) *fiber.App {
+	g := a.Guard
+	f := fiber.New(fiber.Config{
+		DisableStartupMessage: true,
+		BodyLimit:             app.BodyLimit,
+		// Room for headers past the Guard's 8 KiB token cap, so an oversized token gets the
+		// contract's 401 rather than fasthttp's 431.
+		ReadBufferSize: 16 << 10,
+		ErrorHandler:   errorHandler,
+	})
+	f.Use(authfiber.RequestID(), timeout)
+	f.Get("/", func(c *fiber.Ctx) error {
+		c.Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
+		c.Type("html", "utf-8")
+		return c.SendString(app.Page)
+	})
+	f.Get("/healthz", func(c *fiber.Ctx) error { return write(c, a.Health(c.UserContext())) })
+	f.Get("/metrics", adaptor.HTTPHandler(a.Metrics))
+	f.Get("/.well-known/jwks.json", func(c *fiber.Ctx) error {
+		c.Set("Cache-Control", "public, max-age=300")
+		c.Type("json")
+		return c.Send(g.JWKS())
+	})
+	f.Post("/auth/register", endpoint(a, a.Register))
+	f.Post("/auth/token", endpoint(a, a.Token))
+	f.Post("/auth/refresh", endpoint(a, a.Refresh))
+	f.Post("/session/login", endpoint(a, a.SessionLogin))
+
+	auth := authfiber.Middleware(g)
+	f.Post("/auth/logout", auth, endpoint(a, a.Logout))
+	f.Post("/session/logout", auth, endpoint(a, a.SessionLogout))
+	f.Get("/api/me", auth, endpoint(a, a.Me))
+	f.Post("/api/echo", auth, endpoint(a, a.Echo))
+	f.Get("/api/admin", auth, authfiber.Require("admin"), endpoint(a, a.Admin))
+	f.Get("/api/sessions", auth, endpoint(a, a.Sessions))
+	f.Delete("/api/sessions/:id", auth, endpoint(a, a.DeleteSession))
+	f.Use(func(c *fiber.Ctx) error { return authfiber.WriteError(c, app.NotFound) })
+	return f
+}
+
+func timeout(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), app.RequestTimeout)
+	defer cancel()
+	c.SetUserContext(ctx)
+	return c.Next()
+}
+
+// errorHandler answers Fiber's own errors (body too large, unknown method) in the
+// contract's shape.
+func errorHandler(c *fiber.Ctx, err error) error {
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		switch fe.Code {
+		case fiber.StatusRequestEntityTooLarge:
+			err = authframe.ErrPayloadTooLarge
+		case fiber.StatusNotFound:
+			err = app.NotFound
+		case fiber.StatusMethodNotAllowed:
+			err = app.MethodNotAllowed
+		default:
+			err = authframe.BadRequest(fe.Message)
+		}
+	}
+	if c.GetRespHeader(authframe.RequestIDHeader) == "" {
+		c.Set(authframe.RequestIDHeader, authframe.RequestID(c.Get(authframe.RequestIDHeader)))
+	}
+	r := authframe.RenderError(err, c.GetRespHeader(authframe.RequestIDHeader))
+	for _, h := range r.Headers {
+		c.Set(h[0], h[1])
+	}
+	c.Type("json")
+	return c.Status(r.Status).Send(r.Body)
+}
+
+// endpoint binds a framework-neutral endpoint to Fiber.
+func endpoint(a *app.App, fn func(app.Call) app.Result) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		body := c.Body()
+		if err := app.CheckBodySize(body); err != nil {
+			return authfiber.WriteError(c, err)
+		}
+		p, _ := authfiber.PrincipalFrom(c)
+		return write(c, fn(app.Call{
+			Ctx: c.UserContext(), Body: append([]byte(nil), body...), ContentType: c.Get("Content-Type"),
+			Client: authfiber.ClientInfo(c, a.Guard), Principal: p, Param: c.Params("id"),
+		}))
+	}
+}
+
+func write(c *fiber.Ctx, res app.Result) error {
+	if res.Err != nil {
+		return authfiber.WriteError(c, res.Err)
+	}
+	for _, ck := range res.Cookies {
+		c.Response().Header.Add("Set-Cookie", ck.String())
+	}
+	if res.NoStore {
+		c.Set("Cache-Control", "no-store")
+	}
+	c.Status(res.Status)
+	if body := res.Encode(); body != nil {
+		c.Type("json")
+		return c.Send(body)
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+// Command gin serves the authframe HTTP contract (examples/README.md) with Gin and authgin.
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	authgin "github.com/authframe/authframe/adapters/gin"
+	"github.com/authframe/authframe/examples/internal/app"
+)
+
+func main() {
+	a, closeApp := app.Main("gin")
+	defer closeApp()
+	gin.SetMode(gin.ReleaseMode)
+	srv := &http.Server{Addr: a.Config.Addr, Handler: Router(a), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Logger.Error("listen", "error", err)
+			os.Exit(1)
+		}
+	}()
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	<-stop
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+}
+
+// Router is the whole contract on a gin engine.
+func Router(a *app.App) *gin.Engine {
+	g := a.Guard
+	r := gin.New()
+	r.Use(gin.Recovery(), authgin.RequestID(), timeout)
+	r.NoRoute(func(c *gin.Context) { authgin.WriteError(c, app.NotFound) })
+	r.GET("/", func(c *gin.Context) {
+		c.Header("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
+		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(app.Page))
+	})
+	r.GET("/healthz", func(c *gin.Context) { write(c, a.Health(c.Request.Context())) })
+	r.GET("/metrics", gin.WrapH(a.Metrics))
+	r.GET("/.well-known/jwks.json", gin.WrapH(g.JWKSHandler()))
+	r.POST("/auth/register", endpoint(a, a.Register))
+	r.POST("/auth/token", endpoint(a, a.Token))
+	r.POST("/auth/refresh", endpoint(a, a.Refresh))
+	r.POST("/session/login", endpoint(a, a.SessionLogin))
+
+	auth := r.Group("/", authgin.Middleware(g))
+	auth.POST("/auth/logout", endpoint(a, a.Logout))
+	auth.POST("/session/logout", endpoint(a, a.SessionLogout))
+	auth.GET("/api/me", endpoint(a, a.Me))
+	auth.POST("/api/echo", endpoint(a, a.Echo))
+	auth.GET("/api/admin", authgin.Require("admin"), endpoint(a, a.Admin))
+	auth.GET("/api/sessions", endpoint(a, a.Sessions))
+	auth.DELETE("/api/sessions/:id", endpoint(a, a.DeleteSession))
+	return r
+}
+
+func timeout(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), app.RequestTimeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+}
+
+// endpoint binds a framework-neutral endpoint to gin.
+func endpoint(a *app.App, fn func(app.Call) app.Result) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		body, err := app.ReadBody(http.MaxBytesReader(c.Writer, c.Request.Body, app.BodyLimit+1))
+		if err != nil {
+			authgin.WriteError(c, err)
+			return
+		}
+		p, _ := authgin.PrincipalFrom(c)
+		write(c, fn(app.Call{
+			Ctx: c.Request.Context(), Body: body, ContentType: c.GetHeader("Content-Type"),
+			Client: authgin.ClientInfo(c, a.Guard), Principal: p, Param: c.Param("id"),
+		}))
+	}
+}
+
+func write(c *gin.Context, res app.Result) {
+	if res.Err != nil {
+		authgin.WriteError(c, res.Err)
+		return
+	}
+	for _, ck := range res.Cookies {
+		http.SetCookie(c.Writer, ck)
+	}
+	if res.NoStore {
+		c.Header("Cache-Control", "no-store")
+	}
+	if body := res.Encode(); body != nil {
+		c.Data(res.Status, "application/json", body)
+		return
+	}
+	c.Status(res.Status)
+	c.Writer.WriteHeaderNow()
+}

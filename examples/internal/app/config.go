@@ -1,0 +1,129 @@
+// Package app is the framework-neutral part of the example apps: configuration from the
+// environment, the wiring of the Guard with its store and cache, and the contract's
+// endpoints as plain functions. Each example binds these to its framework with that
+// framework's authframe adapter.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Config is the example apps' configuration (see examples/README.md).
+type Config struct {
+	Addr            string
+	Store           string
+	Cache           string
+	RedisURL        string
+	DatabaseURL     string
+	Secret          []byte
+	KeyFile         string
+	Issuer          string
+	Audience        string
+	AccessTTL       time.Duration
+	RefreshTTL      time.Duration
+	SessionIdle     time.Duration
+	SessionAbsolute time.Duration
+	LoginLimit      int
+	LoginWindow     time.Duration
+	AdminUser       string
+	AdminPassword   string
+	OIDCIssuer      string
+	OIDCAudience    string
+	FailOpen        bool
+	InsecureCookies bool
+}
+
+// LoadConfig reads the environment through getenv. Every bad value is an error naming its
+// variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	get := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		Addr:          get("ADDR", "127.0.0.1:8080"),
+		Store:         get("AUTHFRAME_STORE", "memory"),
+		Cache:         get("AUTHFRAME_CACHE", "lru"),
+		RedisURL:      get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		DatabaseURL:   get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		KeyFile:       getenv("AUTHFRAME_KEY_FILE"),
+		Audience:      get("AUTHFRAME_AUDIENCE", "authframe-example"),
+		AdminUser:     getenv("AUTHFRAME_ADMIN_USER"),
+		AdminPassword: getenv("AUTHFRAME_ADMIN_PASSWORD"),
+		OIDCIssuer:    getenv("AUTHFRAME_OIDC_ISSUER"),
+	}
+	c.Issuer = get("AUTHFRAME_ISSUER", "http://"+c.Addr)
+	c.OIDCAudience = get("AUTHFRAME_OIDC_AUDIENCE", c.Audience)
+	switch c.Store {
+	case "memory", "redis", "postgres":
+	default:
+		return c, fmt.Errorf("AUTHFRAME_STORE: unknown store %q (want memory, redis or postgres)", c.Store)
+	}
+	switch c.Cache {
+	case "lru", "redis":
+	default:
+		return c, fmt.Errorf("AUTHFRAME_CACHE: unknown cache %q (want lru or redis)", c.Cache)
+	}
+	if s := getenv("AUTHFRAME_SECRET"); s != "" {
+		if len(s) < 32 {
+			return c, fmt.Errorf("AUTHFRAME_SECRET: %d bytes is too short (at least 32)", len(s))
+		}
+		c.Secret = []byte(s)
+	}
+	if c.Secret != nil && c.KeyFile != "" {
+		return c, errors.New("AUTHFRAME_SECRET and AUTHFRAME_KEY_FILE: set one, not both")
+	}
+	if c.KeyFile != "" {
+		if _, err := os.Stat(c.KeyFile); err != nil {
+			return c, fmt.Errorf("AUTHFRAME_KEY_FILE: %v", err)
+		}
+	}
+	durations := []struct {
+		name string
+		def  string
+		dst  *time.Duration
+	}{
+		{"AUTHFRAME_ACCESS_TTL", "15m", &c.AccessTTL},
+		{"AUTHFRAME_REFRESH_TTL", "720h", &c.RefreshTTL},
+		{"AUTHFRAME_SESSION_IDLE", "30m", &c.SessionIdle},
+		{"AUTHFRAME_SESSION_ABSOLUTE", "24h", &c.SessionAbsolute},
+		{"AUTHFRAME_LOGIN_WINDOW", "1m", &c.LoginWindow},
+	}
+	for _, d := range durations {
+		v, err := time.ParseDuration(get(d.name, d.def))
+		if err != nil {
+			return c, fmt.Errorf("%s: %v", d.name, err)
+		}
+		if v <= 0 {
+			return c, fmt.Errorf("%s: must be positive, got %s", d.name, v)
+		}
+		*d.dst = v
+	}
+	n, err := strconv.Atoi(get("AUTHFRAME_LOGIN_LIMIT", "10"))
+	if err != nil || n <= 0 {
+		return c, fmt.Errorf("AUTHFRAME_LOGIN_LIMIT: want a positive integer, got %q", getenv("AUTHFRAME_LOGIN_LIMIT"))
+	}
+	c.LoginLimit = n
+	if (c.AdminUser == "") != (c.AdminPassword == "") {
+		return c, errors.New("AUTHFRAME_ADMIN_USER and AUTHFRAME_ADMIN_PASSWORD: set both or neither")
+	}
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"AUTHFRAME_FAIL_OPEN", &c.FailOpen}, {"AUTHFRAME_INSECURE_COOKIES", &c.InsecureCookies}} {
+		switch v := getenv(b.name); v {
+		case "", "0", "false":
+		case "1", "true":
+			*b.dst = true
+		default:
+			return c, fmt.Errorf("%s: want 1 or unset, got %q", b.name, v)
+		}
+	}
+	return c, nil
+}

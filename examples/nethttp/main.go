@@ -1,0 +1,105 @@
+// Command nethttp serves the authframe HTTP contract (examples/README.md) with net/http and
+// authhttp.
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	authhttp "github.com/authframe/authframe/adapters/nethttp"
+	"github.com/authframe/authframe/examples/internal/app"
+)
+
+func main() {
+	a, closeApp := app.Main("nethttp")
+	defer closeApp()
+	srv := &http.Server{Addr: a.Config.Addr, Handler: Handler(a), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Logger.Error("listen", "error", err)
+			os.Exit(1)
+		}
+	}()
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	<-stop
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+}
+
+// Handler is the whole contract on the standard mux.
+func Handler(a *app.App) http.Handler {
+	g := a.Guard
+	auth := authhttp.Middleware(g)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { write(w, r, a.Health(r.Context())) })
+	mux.Handle("GET /metrics", a.Metrics)
+	mux.Handle("GET /.well-known/jwks.json", g.JWKSHandler())
+	mux.Handle("POST /auth/register", endpoint(a, a.Register))
+	mux.Handle("POST /auth/token", endpoint(a, a.Token))
+	mux.Handle("POST /auth/refresh", endpoint(a, a.Refresh))
+	mux.Handle("POST /auth/logout", auth(endpoint(a, a.Logout)))
+	mux.Handle("POST /session/login", endpoint(a, a.SessionLogin))
+	mux.Handle("POST /session/logout", auth(endpoint(a, a.SessionLogout)))
+	mux.Handle("GET /api/me", auth(endpoint(a, a.Me)))
+	mux.Handle("POST /api/echo", auth(endpoint(a, a.Echo)))
+	mux.Handle("GET /api/admin", auth(authhttp.Require("admin")(endpoint(a, a.Admin))))
+	mux.Handle("GET /api/sessions", auth(endpoint(a, a.Sessions)))
+	mux.Handle("DELETE /api/sessions/{id}", auth(endpoint(a, a.DeleteSession)))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
+		_, _ = w.Write([]byte(app.Page))
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { authhttp.WriteError(w, r, app.NotFound) })
+	return authhttp.RequestID(withTimeout(mux))
+}
+
+func withTimeout(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), app.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// endpoint binds a framework-neutral endpoint to net/http.
+func endpoint(a *app.App, fn func(app.Call) app.Result) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := app.ReadBody(http.MaxBytesReader(w, r.Body, app.BodyLimit+1))
+		if err != nil {
+			authhttp.WriteError(w, r, err)
+			return
+		}
+		p, _ := authhttp.PrincipalFrom(r)
+		write(w, r, fn(app.Call{
+			Ctx: r.Context(), Body: body, ContentType: r.Header.Get("Content-Type"),
+			Client: authhttp.ClientInfo(a.Guard, r), Principal: p, Param: r.PathValue("id"),
+		}))
+	})
+}
+
+func write(w http.ResponseWriter, r *http.Request, res app.Result) {
+	if res.Err != nil {
+		authhttp.WriteError(w, r, res.Err)
+		return
+	}
+	for _, c := range res.Cookies {
+		http.SetCookie(w, c)
+	}
+	if res.NoStore {
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	body := res.Encode()
+	if body != nil {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(res.Status)
+	_, _ = w.Write(body)
+}
