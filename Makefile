@@ -1,0 +1,70 @@
+# authframe: every target loops over every module (each folder with a go.mod).
+SHELL := /bin/bash
+MODULES := $(shell find . -name go.mod -not -path './.git/*' -not -path '*/testdata/*' -exec dirname {} \; | sed 's|^\./||' | sort)
+GO ?= go
+TESTFLAGS ?= -race -count=1 -timeout 20m
+
+.PHONY: test race vet fmt-check tidy-check tidy bench bench-peers run test-gowork-off check integration-hint
+
+## test: every module's tests with the race detector (integration tests need the env vars below)
+test: integration-hint
+	@set -e; for m in $(MODULES); do \
+		if [ -z "$$(find $$m -name '*.go' -print -quit)" ]; then continue; fi; \
+		echo "== go test $$m"; \
+		(cd $$m && $(GO) test $(TESTFLAGS) ./...); \
+	done
+
+race: test
+
+integration-hint:
+	@if [ -z "$$AUTHFRAME_TEST_REDIS_URL" ]; then echo "note: AUTHFRAME_TEST_REDIS_URL is unset, so Redis integration tests skip (run: AUTHFRAME_TEST_REDIS_URL=redis://127.0.0.1:6379/0 make test)"; fi
+	@if [ -z "$$AUTHFRAME_TEST_DATABASE_URL" ]; then echo "note: AUTHFRAME_TEST_DATABASE_URL is unset, so PostgreSQL integration tests skip (run: AUTHFRAME_TEST_DATABASE_URL='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' make test)"; fi
+
+## test-gowork-off: each module on its own, through its replace directives
+test-gowork-off:
+	@set -e; for m in $(MODULES); do \
+		if [ -z "$$(find $$m -name '*.go' -print -quit)" ]; then continue; fi; \
+		echo "== GOWORK=off go test $$m"; \
+		(cd $$m && GOWORK=off $(GO) test -count=1 -timeout 20m ./...); \
+	done
+
+vet:
+	@set -e; for m in $(MODULES); do \
+		if [ -z "$$(find $$m -name '*.go' -print -quit)" ]; then continue; fi; \
+		echo "== go vet $$m"; (cd $$m && $(GO) vet ./...); \
+	done
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard -- '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+tidy:
+	@set -e; for m in $(MODULES); do (cd $$m && GOWORK=off $(GO) mod tidy); done
+
+## tidy-check: fails when go mod tidy would change a go.mod or go.sum
+tidy-check:
+	@set -e; fail=0; for m in $(MODULES); do \
+		cp $$m/go.mod /tmp/af-go.mod; [ -f $$m/go.sum ] && cp $$m/go.sum /tmp/af-go.sum || rm -f /tmp/af-go.sum; \
+		(cd $$m && GOWORK=off $(GO) mod tidy); \
+		if ! cmp -s $$m/go.mod /tmp/af-go.mod || { [ -f /tmp/af-go.sum ] && ! cmp -s $$m/go.sum /tmp/af-go.sum; }; then \
+			echo "go mod tidy changes $$m"; fail=1; \
+			cp /tmp/af-go.mod $$m/go.mod; [ -f /tmp/af-go.sum ] && cp /tmp/af-go.sum $$m/go.sum; \
+		fi; \
+	done; exit $$fail
+
+## bench: every module's benchmarks
+bench:
+	@set -e; for m in $(MODULES); do \
+		if [ "$$m" = bench ] || [ -z "$$(find $$m -name '*_test.go' -print -quit)" ]; then continue; fi; \
+		echo "== go test -bench $$m"; (cd $$m && $(GO) test -run '^$$' -bench . -benchmem ./...); \
+	done
+
+## bench-peers: authframe's adapters side by side with other JWT middlewares
+bench-peers:
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee /tmp/authframe-bench-peers.txt
+
+## run: the net/http example with no setup: memory store, in-process cache, a fresh key
+run:
+	AUTHFRAME_INSECURE_COOKIES=$${AUTHFRAME_INSECURE_COOKIES:-1} $(GO) run ./examples/nethttp
+
+check: fmt-check vet tidy-check test
