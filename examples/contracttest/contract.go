@@ -664,3 +664,52 @@ func checkRequestID(t *testing.T, tg Target) {
 		t.Fatalf("unsafe request id echoed: %q", id)
 	}
 }
+
+// Metrics are the series every example's /metrics shows after a contract run.
+var Metrics = []string{
+	`authframe_validations_total{result="ok",tier="lru"}`,
+	`authframe_validations_total{result="ok",tier="verify"}`,
+	`authframe_validation_duration_seconds_bucket`,
+	`authframe_cache_hits_total{tier="lru"}`,
+	`authframe_cache_misses_total{tier="lru"}`,
+	`authframe_logins_total{result="ok"}`,
+	`authframe_logins_total{result="bad_password"}`,
+	`authframe_refresh_reuse_total`,
+	`authframe_revocations_total{kind="session"}`,
+	`authframe_rate_limited_total`,
+	`authframe_sessions_active`,
+	`authframe_store_errors_total`,
+	`authframe_cache_errors_total`,
+}
+
+// checkMetricsAfterRun reads /metrics after Run and finds every metric of Metrics, with
+// the events of the run counted (a login, a reuse, a rate limit all happened).
+func checkMetricsAfterRun(t *testing.T, tg Target) {
+	t.Helper()
+	r := tg.Do(t, Req{Method: "GET", Path: "/metrics"})
+	Expect(t, r, http.StatusOK, "")
+	body := string(r.Body)
+	for _, m := range Metrics {
+		if !strings.Contains(body, m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+	for _, m := range []string{"authframe_refresh_reuse_total", "authframe_rate_limited_total", `authframe_logins_total{result="ok"}`} {
+		if v := metricValue(body, m); v < 1 {
+			t.Errorf("%s = %v after a contract run, want ≥ 1", m, v)
+		}
+	}
+}
+
+// metricValue is the value of the first sample line that starts with name (-1 if none).
+func metricValue(body, name string) float64 {
+	for _, line := range strings.Split(body, "\n") {
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			var v float64
+			if _, err := fmt.Sscan(rest, &v); err == nil {
+				return v
+			}
+		}
+	}
+	return -1
+}

@@ -173,7 +173,9 @@ func TestContract(t *testing.T) {
 			proc := Start(t, fw, "AUTHFRAME_ADMIN_USER=root", "AUTHFRAME_ADMIN_PASSWORD="+adminPass)
 			secrets := &Secrets{}
 			secrets.Add(adminPass)
-			Run(t, Target{Base: proc.Base, AdminUser: "root", AdminPassword: adminPass, CookieName: "__Host-session", Secrets: secrets})
+			tg := Target{Base: proc.Base, AdminUser: "root", AdminPassword: adminPass, CookieName: "__Host-session", Secrets: secrets}
+			Run(t, tg)
+			checkMetricsAfterRun(t, tg)
 			logs := proc.Logs.String()
 			for _, s := range secrets.List() {
 				if strings.Contains(logs, s) {

@@ -1,0 +1,137 @@
+// Command echo serves the authframe HTTP contract (examples/README.md) with Echo v4 and
+// authecho.
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	authecho "github.com/authframe/authframe/adapters/echo"
+	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/examples/internal/app"
+)
+
+func main() {
+	a, closeApp := app.Main("echo")
+	defer closeApp()
+	e := Echo(a)
+	srv := &http.Server{Addr: a.Config.Addr, Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Logger.Error("listen", "error", err)
+			os.Exit(1)
+		}
+	}()
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	<-stop
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+}
+
+// Echo is the whole contract on an Echo instance.
+func Echo(a *app.App) *echo.Echo {
+	g := a.Guard
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler
+	e.Use(middleware.Recover(), authecho.RequestID(), timeout)
+	e.GET("/", func(c echo.Context) error {
+		c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
+		return c.HTML(http.StatusOK, app.Page)
+	})
+	e.GET("/healthz", func(c echo.Context) error { return write(c, a.Health(c.Request().Context())) })
+	e.GET("/metrics", echo.WrapHandler(a.Metrics))
+	e.GET("/.well-known/jwks.json", echo.WrapHandler(g.JWKSHandler()))
+	e.POST("/auth/register", endpoint(a, a.Register))
+	e.POST("/auth/token", endpoint(a, a.Token))
+	e.POST("/auth/refresh", endpoint(a, a.Refresh))
+	e.POST("/session/login", endpoint(a, a.SessionLogin))
+
+	auth := authecho.Middleware(g)
+	e.POST("/auth/logout", endpoint(a, a.Logout), auth)
+	e.POST("/session/logout", endpoint(a, a.SessionLogout), auth)
+	e.GET("/api/me", endpoint(a, a.Me), auth)
+	e.POST("/api/echo", endpoint(a, a.Echo), auth)
+	e.GET("/api/admin", endpoint(a, a.Admin), auth, authecho.Require("admin"))
+	e.GET("/api/sessions", endpoint(a, a.Sessions), auth)
+	e.DELETE("/api/sessions/:id", endpoint(a, a.DeleteSession), auth)
+	return e
+}
+
+func timeout(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), app.RequestTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}
+
+// errorHandler answers Echo's own errors (unknown route, wrong method, a panic caught by
+// Recover) in the contract's shape.
+func errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		switch he.Code {
+		case http.StatusNotFound:
+			err = app.NotFound
+		case http.StatusMethodNotAllowed:
+			err = app.MethodNotAllowed
+		case http.StatusRequestEntityTooLarge:
+			err = authframe.ErrPayloadTooLarge
+		default:
+			if he.Code < 500 {
+				err = authframe.BadRequest(http.StatusText(he.Code))
+			}
+		}
+	}
+	if c.Response().Header().Get(authframe.RequestIDHeader) == "" {
+		c.Response().Header().Set(authframe.RequestIDHeader, authframe.RequestID(c.Request().Header.Get(authframe.RequestIDHeader)))
+	}
+	authframe.WriteError(c.Response(), err, c.Response().Header().Get(authframe.RequestIDHeader))
+}
+
+// endpoint binds a framework-neutral endpoint to Echo.
+func endpoint(a *app.App, fn func(app.Call) app.Result) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		body, err := app.ReadBody(http.MaxBytesReader(c.Response(), r.Body, app.BodyLimit+1))
+		if err != nil {
+			return authecho.WriteError(c, err)
+		}
+		p, _ := authecho.PrincipalFrom(c)
+		return write(c, fn(app.Call{
+			Ctx: r.Context(), Body: body, ContentType: r.Header.Get("Content-Type"),
+			Client: authecho.ClientInfo(c, a.Guard), Principal: p, Param: c.Param("id"),
+		}))
+	}
+}
+
+func write(c echo.Context, res app.Result) error {
+	if res.Err != nil {
+		return authecho.WriteError(c, res.Err)
+	}
+	for _, ck := range res.Cookies {
+		c.SetCookie(ck)
+	}
+	if res.NoStore {
+		c.Response().Header().Set("Cache-Control", "no-store")
+	}
+	if body := res.Encode(); body != nil {
+		return c.Blob(res.Status, "application/json", body)
+	}
+	return c.NoContent(res.Status)
+}
