@@ -58,9 +58,17 @@ func newLRUCache(size int) *lruCache {
 	return c
 }
 
+// shard picks a shard from the token's last bytes (a JWT's signature), so that the whole
+// token is hashed once, by the shard's own map, rather than twice.
 func (c *lruCache) shard(tok string) *lru.Cache[string, *cacheEntry] {
+	if len(tok) > shardBytes {
+		tok = tok[len(tok)-shardBytes:]
+	}
 	return c.shards[maphash.String(c.seed, tok)&c.mask]
 }
+
+// shardBytes is how much of a token's tail picks its shard.
+const shardBytes = 16
 
 func (c *lruCache) get(tok string) (*cacheEntry, bool) { return c.shard(tok).Get(tok) }
 

@@ -2,7 +2,9 @@ package authframe
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -15,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -45,9 +48,12 @@ type Guard struct {
 	remoteIssuers   []string
 	remoteAudiences []string
 
-	cache           *lruCache
-	l2              Cache
-	fingerprint     []byte
+	cache       *lruCache
+	l2          Cache
+	fingerprint []byte
+	// l2mac authenticates shared cache values (see WithSharedCache).
+	l2mac           []byte
+	depLogs         sync.Map // kind/op → *depLog
 	revs            *revocationSet
 	store           store.Store
 	ownsStore       bool
@@ -59,6 +65,8 @@ type Guard struct {
 	dummy  string
 
 	touchEvery time.Duration
+	// coarse is the cached-hit path's clock (nil with WithClock); see coarseClock.
+	coarse *coarseClock
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -135,6 +143,16 @@ func New(opts ...Option) (*Guard, error) {
 		g.cache = newLRUCache(cfg.cacheSize)
 	}
 	g.l2 = cfg.l2
+	if g.l2 != nil {
+		g.l2mac = cfg.l2Key
+		if g.l2mac == nil {
+			g.l2mac = deriveCacheKey(cfg.keys)
+		}
+		if g.l2mac == nil {
+			g.cancel()
+			return nil, errors.New("authframe: WithSharedCache: a Guard without signing keys needs WithSharedCacheKey to authenticate shared cache values")
+		}
+	}
 	g.store = cfg.store
 	g.confirmSessions = cfg.signer != nil || cfg.store != nil
 	if g.store == nil {
@@ -160,6 +178,15 @@ func New(opts ...Option) (*Guard, error) {
 	g.startFeeds()
 	g.wg.Add(1)
 	go g.sweepLoop()
+	if !cfg.clockSet && g.cache != nil {
+		g.coarse = &coarseClock{}
+		g.coarse.set(time.Now())
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			g.coarse.run(g.ctx.Done())
+		}()
+	}
 	return g, nil
 }
 
@@ -312,18 +339,37 @@ type cachedPrincipal struct {
 	Exp int64    `json:"exp"`
 }
 
-func encodePrincipal(p *Principal, exp time.Time) []byte {
+// encodePrincipal is the shared-tier value for key: a MAC over key and the JSON, then the
+// JSON.
+func (g *Guard) encodePrincipal(key string, p *Principal, exp time.Time) []byte {
 	c := cachedPrincipal{U: p.UserID, N: p.Username, R: p.Roles, S: p.SessionID, J: p.TokenID, I: p.Issuer, L: p.Local, Exp: exp.UnixMilli()}
 	if !p.IssuedAt.IsZero() {
 		c.Iat = p.IssuedAt.Unix()
 	}
 	b, _ := json.Marshal(c)
-	return b
+	return append(g.cacheMAC(key, b), b...)
 }
 
-func decodePrincipal(b []byte) (*Principal, error) {
+func (g *Guard) cacheMAC(key string, val []byte) []byte {
+	m := hmac.New(sha256.New, g.l2mac)
+	m.Write([]byte(key))
+	m.Write([]byte{0})
+	m.Write(val)
+	return m.Sum(make([]byte, 0, sha256.Size+len(val)))
+}
+
+var errCacheIntegrity = errors.New("shared cache value failed its integrity check")
+
+func (g *Guard) decodePrincipal(key string, b []byte) (*Principal, error) {
+	if len(b) < sha256.Size {
+		return nil, errCacheIntegrity
+	}
+	mac, val := b[:sha256.Size], b[sha256.Size:]
+	if !hmac.Equal(mac, g.cacheMAC(key, val)[:sha256.Size]) {
+		return nil, errCacheIntegrity
+	}
 	var c cachedPrincipal
-	if err := json.Unmarshal(b, &c); err != nil {
+	if err := json.Unmarshal(val, &c); err != nil {
 		return nil, err
 	}
 	if c.U == "" {
@@ -336,15 +382,65 @@ func decodePrincipal(b []byte) (*Principal, error) {
 	return p, nil
 }
 
+// deriveCacheKey derives the shared cache's MAC key from the signing keys (nil when the
+// Guard signs nothing).
+func deriveCacheKey(keys []*key) []byte {
+	h := hmac.New(sha256.New, []byte("authframe shared cache integrity v1"))
+	n := 0
+	for _, k := range keys {
+		var material []byte
+		switch s := k.sign.(type) {
+		case nil:
+			continue
+		case []byte:
+			material = s
+		default:
+			der, err := x509.MarshalPKCS8PrivateKey(s)
+			if err != nil {
+				continue
+			}
+			material = der
+		}
+		h.Write([]byte(k.kid))
+		h.Write([]byte{0})
+		h.Write(material)
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	return h.Sum(nil)
+}
+
 func (g *Guard) observe(ctx context.Context, e Event) {
 	if g.obs != nil {
 		g.obs.Observe(ctx, e)
 	}
 }
 
+// depError reports a failed store or cache call: an event every time, a log line at most
+// once a second for each kind and operation (a dead dependency must not flood the log),
+// saying how many were held back.
 func (g *Guard) depError(ctx context.Context, kind, op string, err error) {
-	g.log.Warn("authframe: dependency error", "kind", kind, "op", op, "error", err)
 	g.observe(ctx, Event{Type: EventDependencyError, Kind: kind, Op: op, Err: err})
+	v, ok := g.depLogs.Load(kind + "/" + op)
+	if !ok {
+		v, _ = g.depLogs.LoadOrStore(kind+"/"+op, &depLog{})
+	}
+	dl := v.(*depLog)
+	now := time.Now().UnixNano()
+	last := dl.last.Load()
+	if now-last < int64(time.Second) || !dl.last.CompareAndSwap(last, now) {
+		dl.held.Add(1)
+		return
+	}
+	g.log.Warn("authframe: dependency error", "kind", kind, "op", op, "error", scrubDependencyError(err.Error()), "suppressed", dl.held.Swap(0))
+}
+
+// depLog throttles depError's log lines for one kind and operation.
+type depLog struct {
+	last atomic.Int64
+	held atomic.Int64
 }
 
 // storeErr turns a store failure into the contract's 503 and reports it.

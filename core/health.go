@@ -75,12 +75,8 @@ func (g *Guard) Health(ctx context.Context) HealthReport {
 	return rep
 }
 
-// safeHealthError keeps health output free of connection strings: only the error's last
-// segment, bounded in length.
+// safeHealthError keeps health output free of credentials and secrets that a driver may
+// have put in its message (see scrubDependencyError), bounded in length.
 func safeHealthError(err error) string {
-	s := err.Error()
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
+	return truncateUTF8(scrubDependencyError(err.Error()), 200)
 }

@@ -67,13 +67,16 @@ func (t EventType) String() string {
 // Event describes one thing that happened. It never carries a password, a token, a session
 // secret or a CSRF token: SessionID is the public session handle (the sid claim).
 type Event struct {
-	Type     EventType
-	Result   string
-	Reason   string
-	Tier     string
-	Kind     string
-	Op       string
-	Method   AuthMethod
+	Type   EventType
+	Result string
+	Reason string
+	Tier   string
+	Kind   string
+	Op     string
+	Method AuthMethod
+	// Duration is how long a validation took. It is zero for answers from the in-process
+	// LRU, which take a few hundred nanoseconds and are not timed, so that timing them does
+	// not double their cost.
 	Duration time.Duration
 	UserID   string
 	Username string

@@ -41,6 +41,7 @@ type config struct {
 	store      store.Store
 	ownsStore  bool
 	l2         Cache
+	l2Key      []byte
 	accessTTL  time.Duration
 	refreshTTL time.Duration
 
@@ -65,6 +66,7 @@ type config struct {
 	observer Observer
 	logger   *slog.Logger
 	now      func() time.Time
+	clockSet bool
 	argon    Argon2Params
 	hashSlot int
 }
@@ -262,9 +264,27 @@ func WithStore(s store.Store) Option {
 }
 
 // WithSharedCache puts a shared second cache tier (such as the Redis one) behind the
-// in-process LRU.
+// in-process LRU. Every value the Guard writes there carries an HMAC-SHA256 over the key
+// and the value, under a key derived from the Guard's signing keys (so instances sharing
+// their keys share the cache) or given with WithSharedCacheKey; a value that fails the
+// check is ignored and the token verified afresh, so whoever can write to the cache
+// cannot forge a principal.
 func WithSharedCache(cache Cache) Option {
 	return optionFunc(func(c *config) { c.l2 = cache })
+}
+
+// WithSharedCacheKey sets the key (at least 32 bytes, the same on every instance) that
+// authenticates shared cache values. A Guard that signs tokens derives one from its
+// signing keys; a verify-only Guard (WithJWKSURL, WithOIDC, public keys) needs this option
+// to use WithSharedCache.
+func WithSharedCacheKey(key []byte) Option {
+	return optionFunc(func(c *config) {
+		if len(key) < 32 {
+			optErr(c, "WithSharedCacheKey", fmt.Errorf("key is %d bytes, need at least 32", len(key)))
+			return
+		}
+		c.l2Key = append([]byte(nil), key...)
+	})
 }
 
 // WithTokenTTL sets the lifetimes of access tokens (default 15 min) and of refresh-token
@@ -414,7 +434,11 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) { c.now = now })
+	return optionFunc(func(c *config) {
+		if now != nil {
+			c.now, c.clockSet = now, true
+		}
+	})
 }
 
 // WithArgon2Params sets the password hashing parameters (default DefaultArgon2Params).

@@ -211,9 +211,11 @@ func (g *Guard) ListSessions(ctx context.Context, userID string) ([]Session, err
 func (g *Guard) revoke(ctx context.Context, kind store.RevocationKind, key string, now time.Time, reason, userID string) error {
 	if kind == store.RevokeSession {
 		if _, err := g.store.DeleteSession(ctx, key); err != nil {
-			// Still revoke locally: this instance must stop honouring it now.
-			g.revs.add(store.Revocation{Kind: kind, Key: key, At: now, ExpiresAt: now.Add(g.cfg.accessTTL + g.cfg.leeway)})
-			return g.storeErr(ctx, "delete_session", err)
+			// Still revoke here and tell the other instances by whatever still answers
+			// (the shared cache's channel when the store is down), then report the failure.
+			serr := g.storeErr(ctx, "delete_session", err)
+			_ = g.revokeUntil(ctx, kind, key, now, now.Add(g.cfg.accessTTL+g.cfg.leeway), reason, userID)
+			return serr
 		}
 		g.observe(ctx, Event{Type: EventSessionDestroyed, Reason: reason, UserID: userID, SessionID: key})
 	}

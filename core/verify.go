@@ -153,25 +153,32 @@ func (g *Guard) VerifyToken(ctx context.Context, tok string) (*Principal, error)
 	if tok == "" {
 		return nil, g.tokenResult(ctx, nil, "malformed", "", time.Time{}, invalidToken("malformed token", errShape))
 	}
-	now := g.cfg.now()
 	if g.cache != nil {
 		if e, ok := g.cache.get(tok); ok {
+			// An LRU hit is timed with the coarse clock and reports no Duration: it takes
+			// less time than reading the system clock twice would add to it.
+			var now time.Time
+			if g.coarse != nil {
+				now = g.coarse.now()
+			} else {
+				now = g.cfg.now()
+			}
 			if now.Before(e.exp) {
 				if g.revs.check(e) {
-					return nil, g.tokenResult(ctx, e.p, "revoked", "lru", now, ErrTokenRevoked)
+					return nil, g.tokenResult(ctx, e.p, "revoked", "lru", time.Time{}, ErrTokenRevoked)
 				}
 				if !g.revocationsKnown() {
-					return g.unknownRevocation(ctx, e.p, "lru", now)
+					return g.unknownRevocation(ctx, e.p, "lru", time.Time{})
 				}
 				if g.obs != nil {
-					g.tokenResult(ctx, e.p, "ok", "lru", now, nil)
+					g.tokenResult(ctx, e.p, "ok", "lru", time.Time{}, nil)
 				}
 				return e.p, nil
 			}
 			g.cache.remove(tok)
 		}
 	}
-	return g.verifyMiss(ctx, tok, now)
+	return g.verifyMiss(ctx, tok, g.cfg.now())
 }
 
 // verifyMiss is the slow path, kept out of VerifyToken so the hit path stays small.
@@ -179,12 +186,18 @@ func (g *Guard) verifyMiss(ctx context.Context, tok string, now time.Time) (*Pri
 	tier := "verify"
 	var p *Principal
 	var l2key string
+	l2down := false // a failed Get: do not also wait on a Set
 	if g.l2 != nil {
 		l2key = g.l2Key(tok)
 		if raw, ok, err := g.l2.Get(ctx, l2key); err != nil {
 			g.depError(ctx, "cache", "get", err)
+			l2down = true
 		} else if ok {
-			if cp, err := decodePrincipal(raw); err == nil && now.Before(cp.ExpiresAt) {
+			cp, err := g.decodePrincipal(l2key, raw)
+			switch {
+			case err != nil:
+				g.depError(ctx, "cache", "decode", err)
+			case now.Before(cp.ExpiresAt):
 				p, tier = cp, "shared"
 				p.Permissions = g.permissionsFor(p.Roles)
 			}
@@ -223,9 +236,9 @@ func (g *Guard) verifyMiss(ctx context.Context, tok string, now time.Time) (*Pri
 		e.gen.Store(g.revs.gen.Load())
 		g.cache.add(tok, e)
 	}
-	if g.l2 != nil && tier == "verify" {
+	if g.l2 != nil && tier == "verify" && !l2down {
 		if ttl := exp.Sub(now); ttl > 0 {
-			if err := g.l2.Set(ctx, l2key, encodePrincipal(p, exp), ttl); err != nil {
+			if err := g.l2.Set(ctx, l2key, g.encodePrincipal(l2key, p, exp), ttl); err != nil {
 				g.depError(ctx, "cache", "set", err)
 			}
 		}

@@ -1,6 +1,7 @@
 package authframe_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -14,6 +15,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -286,7 +288,7 @@ func TestCacheHitSkipsVerificationAndHonoursExpiry(t *testing.T) {
 		}
 	})
 	g := newVerifier(t, authframe.WithHMACSecret("", hmacSecret), authframe.WithClock(clock), authframe.WithObserver(obs), authframe.WithLeeway(0))
-	tok := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(func(c jwt.MapClaims) { c["exp"] = now.Add(time.Minute).Unix() }), nil)
+	tok := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(func(c jwt.MapClaims) { c["exp"], c["iat"], c["nbf"] = now.Add(time.Minute).Unix(), now.Unix(), now.Unix() }), nil)
 	for i := 0; i < 2; i++ {
 		if _, err := g.VerifyToken(context.Background(), tok); err != nil {
 			t.Fatal(err)
@@ -322,6 +324,52 @@ func TestCacheIsBoundToConfiguration(t *testing.T) {
 	if _, err := b.VerifyToken(context.Background(), tok); err == nil {
 		t.Fatal("a token cached under one configuration passed another")
 	}
+}
+
+func TestSharedCacheValuesAreAuthenticated(t *testing.T) {
+	// Whoever can write to the shared cache must not be able to grant roles: a value
+	// rewritten in place (here: roles changed to admin) is ignored and the token verified
+	// afresh, with the roles its claims carry.
+	shared := newMapCache()
+	a := newVerifier(t, authframe.WithHMACSecret("", hmacSecret), authframe.WithSharedCache(shared))
+	b := newVerifier(t, authframe.WithHMACSecret("", hmacSecret), authframe.WithSharedCache(shared))
+	tok := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(func(c jwt.MapClaims) { c["roles"] = []string{"user"} }), nil)
+	if _, err := a.VerifyToken(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	if len(shared.m) != 1 {
+		t.Fatalf("shared entries = %d", len(shared.m))
+	}
+	for k, v := range shared.m {
+		forged := bytes.Replace(v, []byte(`"user"`), []byte(`"admin"`), 1)
+		if bytes.Equal(forged, v) {
+			t.Fatalf("value %q does not carry the roles", v)
+		}
+		shared.m[k] = forged
+	}
+	p, err := b.VerifyToken(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(p.Roles, "admin") {
+		t.Fatalf("a forged shared cache value granted %v", p.Roles)
+	}
+
+	// A verify-only Guard has no signing key to derive the MAC key from.
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	if _, err := authframe.New(authframe.WithVerificationKeyPEM(pub), authframe.WithSharedCache(shared)); err == nil || !strings.Contains(err.Error(), "WithSharedCacheKey") {
+		t.Fatalf("verify-only Guard with a shared cache and no key: %v", err)
+	}
+	if _, err := authframe.New(authframe.WithVerificationKeyPEM(pub), authframe.WithSharedCache(shared), authframe.WithSharedCacheKey(make([]byte, 16))); err == nil {
+		t.Fatal("a 16-byte shared cache key was accepted")
+	}
+	g, err := authframe.New(authframe.WithVerificationKeyPEM(pub), authframe.WithSharedCache(shared), authframe.WithSharedCacheKey(bytes.Repeat([]byte{7}, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
 }
 
 type mapCache struct {

@@ -45,7 +45,7 @@ func newValidationMetrics(cfg config) *validationMetrics {
 		validationsDesc: prometheus.NewDesc("authframe_validations_total",
 			"Bearer token and session validations by result and by the tier that answered.", []string{"result", "tier"}, cl),
 		durationDesc: prometheus.NewDesc("authframe_validation_duration_seconds",
-			"Latency of bearer token and session validations by the tier that answered.", []string{"tier"}, cl),
+			"Latency of bearer token and session validations by the tier that answered (in-process lru answers are not timed and count as zero).", []string{"tier"}, cl),
 		hitsDesc: prometheus.NewDesc("authframe_cache_hits_total",
 			"Validations answered by a cache tier.", []string{"tier"}, cl),
 		missesDesc: prometheus.NewDesc("authframe_cache_misses_total",
