@@ -288,7 +288,9 @@ func TestCacheHitSkipsVerificationAndHonoursExpiry(t *testing.T) {
 		}
 	})
 	g := newVerifier(t, authframe.WithHMACSecret("", hmacSecret), authframe.WithClock(clock), authframe.WithObserver(obs), authframe.WithLeeway(0))
-	tok := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(func(c jwt.MapClaims) { c["exp"], c["iat"], c["nbf"] = now.Add(time.Minute).Unix(), now.Unix(), now.Unix() }), nil)
+	tok := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(func(c jwt.MapClaims) {
+		c["exp"], c["iat"], c["nbf"] = now.Add(time.Minute).Unix(), now.Unix(), now.Unix()
+	}), nil)
 	for i := 0; i < 2; i++ {
 		if _, err := g.VerifyToken(context.Background(), tok); err != nil {
 			t.Fatal(err)
