@@ -140,6 +140,11 @@ type ErrorResponse struct {
 // (or WriteError) so that every framework answers the same way.
 func RenderError(err error, requestID string) ErrorResponse {
 	e := AsError(err)
+	if e == nil {
+		// Rendering "no error" is a caller's bug; answer it as an internal error rather
+		// than panic on the request path.
+		e = ErrInternal
+	}
 	msg := e.Message
 	if msg == "" {
 		msg = "invalid token"

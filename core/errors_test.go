@@ -1,0 +1,20 @@
+package authframe_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	authframe "github.com/authframe/authframe/core"
+)
+
+func TestRenderErrorOfNilIsAnInternalError(t *testing.T) {
+	r := authframe.RenderError(nil, "req-1")
+	if r.Status != http.StatusInternalServerError {
+		t.Fatalf("status %d", r.Status)
+	}
+	var b authframe.ErrorBody
+	if err := json.Unmarshal(r.Body, &b); err != nil || b.Error.Code != authframe.CodeInternal || b.RequestID != "req-1" {
+		t.Fatalf("body %s (%v)", r.Body, err)
+	}
+}
