@@ -6,6 +6,7 @@ package memstore
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"sync"
@@ -441,6 +442,9 @@ var (
 
 // ExportUsers implements store.Exporter, ordered by id.
 func (s *Store) ExportUsers(_ context.Context, cursor string, limit int) ([]store.User, string, error) {
+	if limit <= 0 {
+		return nil, "", fmt.Errorf("memstore: ExportUsers: limit %d: must be positive", limit)
+	}
 	s.usersMu.RLock()
 	ids := make([]string, 0, len(s.users))
 	for id := range s.users {
@@ -466,6 +470,9 @@ func (s *Store) ExportUsers(_ context.Context, cursor string, limit int) ([]stor
 
 // ExportSessions implements store.Exporter, ordered by id.
 func (s *Store) ExportSessions(_ context.Context, cursor string, limit int) ([]store.Session, string, error) {
+	if limit <= 0 {
+		return nil, "", fmt.Errorf("memstore: ExportSessions: limit %d: must be positive", limit)
+	}
 	s.sessMu.RLock()
 	ids := make([]string, 0, len(s.sessions))
 	for id := range s.sessions {

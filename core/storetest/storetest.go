@@ -616,6 +616,14 @@ func testExport(t *testing.T, s store.Store) {
 		t.Skip("store does not export")
 	}
 	c := ctx(t)
+	for _, limit := range []int{0, -1} {
+		if _, _, err := ex.ExportUsers(c, "", limit); err == nil {
+			t.Fatalf("ExportUsers with limit %d: no error", limit)
+		}
+		if _, _, err := ex.ExportSessions(c, "", limit); err == nil {
+			t.Fatalf("ExportSessions with limit %d: no error", limit)
+		}
+	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	wantUsers := map[string]bool{}
 	for i := 0; i < 5; i++ {

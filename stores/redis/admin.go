@@ -60,7 +60,7 @@ func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 func (s *Store) ExportUsers(ctx context.Context, cursor string, limit int) ([]store.User, string, error) {
 	const op = "export users"
 	if limit <= 0 {
-		return nil, "", nil
+		return nil, "", fmt.Errorf("redisstore: %s: limit %d: must be positive", op, limit)
 	}
 	probe, err := s.enter(op)
 	if err != nil {

@@ -290,7 +290,7 @@ func firstInt(res []any) (int64, bool) {
 func (s *Store) ExportSessions(ctx context.Context, cursor string, limit int) ([]store.Session, string, error) {
 	const op = "export sessions"
 	if limit <= 0 {
-		return nil, "", nil
+		return nil, "", fmt.Errorf("redisstore: %s: limit %d: must be positive", op, limit)
 	}
 	probe, err := s.enter(op)
 	if err != nil {
