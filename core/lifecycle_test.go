@@ -111,6 +111,33 @@ func TestLoginAnswersTheSameForUnknownUserAndWrongPassword(t *testing.T) {
 	}
 }
 
+func TestLoginFailuresAreObservedWithTheirReason(t *testing.T) {
+	var mu sync.Mutex
+	var reasons []string
+	obs := authframe.ObserverFunc(func(_ context.Context, e authframe.Event) {
+		if e.Type == authframe.EventLoginFailed {
+			mu.Lock()
+			reasons = append(reasons, e.Reason)
+			mu.Unlock()
+		}
+	})
+	g := newIssuer(t, authframe.WithObserver(obs))
+	ctx := context.Background()
+	if _, err := g.Register(ctx, "dave", "password123"); err != nil {
+		t.Fatal(err)
+	}
+	g.Login(ctx, "dave", "wrong-password", client)
+	g.Login(ctx, "nobody", "wrong-password", client)
+	g.Login(ctx, "dave", "", client)
+	g.Login(ctx, "dave", strings.Repeat("p", authframe.MaxPasswordLen+1), client)
+	want := "bad_password,unknown_user,invalid_input,invalid_input"
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(reasons, ","); got != want {
+		t.Fatalf("login failure reasons %s, want %s", got, want)
+	}
+}
+
 func TestPasswordHashIsPHCAndUpgradedOnLogin(t *testing.T) {
 	ms := memstore.New()
 	defer ms.Close()

@@ -134,10 +134,12 @@ func (g *Guard) SetRoles(ctx context.Context, userID string, roles ...string) er
 // a username exists. Parameters that changed since the hash was made are upgraded here.
 func (g *Guard) Login(ctx context.Context, username, password string, client ClientInfo) (User, error) {
 	if username == "" || password == "" {
+		g.observe(ctx, Event{Type: EventLoginFailed, Reason: "invalid_input", ClientIP: client.IP, UserAgent: client.UserAgent})
 		return User{}, BadRequest("username and password are required")
 	}
 	if len(username) > MaxUsernameLen || len(password) > MaxPasswordLen {
 		// Refused before hashing: a huge password must not cost an argon2id run.
+		g.observe(ctx, Event{Type: EventLoginFailed, Reason: "invalid_input", ClientIP: client.IP, UserAgent: client.UserAgent})
 		return User{}, BadRequest("username or password is too long")
 	}
 	if err := g.rateLimit(ctx, "login", client.IP+"|"+username, client); err != nil {
