@@ -26,6 +26,7 @@ const CSRFHeader = "X-CSRF-Token"
 // Whatever session id the client presented is never adopted: callers simply do not pass
 // it, and EndSession the old one if they want it gone.
 func (g *Guard) StartSession(ctx context.Context, u User, client ClientInfo) (*SessionGrant, error) {
+	client = client.owned()
 	now := g.cfg.now()
 	secret, id := newSessionID()
 	csrf := randomString(32)
@@ -46,6 +47,7 @@ func (g *Guard) StartSession(ctx context.Context, u User, client ClientInfo) (*S
 // and absolute deadline; the old id stops working at once. Call it on privilege changes.
 // roles, when non-nil, replace the session's roles.
 func (g *Guard) Renew(ctx context.Context, p *Principal, roles []string, client ClientInfo) (*SessionGrant, error) {
+	client = client.owned()
 	if p == nil || p.Method != MethodSession {
 		return nil, ErrUnauthenticated
 	}

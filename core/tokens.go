@@ -45,6 +45,7 @@ func hashToken(t string) []byte {
 // IssueTokens starts a token session (one refresh-token family, one device) for u and
 // returns its first pair.
 func (g *Guard) IssueTokens(ctx context.Context, u User, client ClientInfo) (*TokenPair, error) {
+	client = client.owned()
 	if g.cfg.signer == nil {
 		return nil, ErrInternal.with(ErrNoSigningKey)
 	}
@@ -109,6 +110,7 @@ func (g *Guard) signAccess(userID, username string, roles []string, sid string, 
 // presented again revokes the whole family and its session: the newest refresh token and
 // every access token of that session stop working (RFC 9700 §4.14.2).
 func (g *Guard) Refresh(ctx context.Context, refreshToken string, client ClientInfo) (*TokenPair, error) {
+	client = client.owned()
 	bad := invalidToken("refresh token is not valid", nil)
 	bad.Bearer = false
 	sid, _, ok := strings.Cut(refreshToken, ".")

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/authframe/authframe/core/store"
@@ -55,6 +56,15 @@ type ClientInfo struct {
 	IP        string
 	UserAgent string
 }
+
+// owned returns c with its strings copied and the user agent bounded, so that a record
+// which outlives the request never holds a view of a reused request buffer (fasthttp's).
+func (c ClientInfo) owned() ClientInfo {
+	return ClientInfo{IP: strings.Clone(c.IP), UserAgent: strings.Clone(truncate(c.UserAgent, maxUserAgent))}
+}
+
+// maxUserAgent bounds the user agent kept in session records.
+const maxUserAgent = 256
 
 // Register creates a user with an argon2id password hash. Invalid input is a 400, a taken
 // username a 409.
