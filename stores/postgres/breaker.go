@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/authframe/authframe/core/breaker"
 )
 
 // ErrUnavailable is returned, wrapped with the operation's name, while the circuit breaker
@@ -17,72 +18,12 @@ import (
 // cooldown has passed. See WithCircuitBreaker.
 var ErrUnavailable = errors.New("pgstore: postgres unavailable (circuit open)")
 
-// breaker is a consecutive-failure circuit breaker. Closed, a call costs two atomic loads;
-// open, calls fail at once until the cooldown has passed; then one call at a time goes
-// through as a probe (half-open) and its outcome closes or reopens the circuit. A nil
-// *breaker is always closed.
-type breaker struct {
-	threshold int32
-	cooldown  time.Duration
-
-	failures atomic.Int32
-	openedAt atomic.Int64 // UnixNano when the circuit opened; 0 while closed
-	probing  atomic.Bool
-}
-
-// allow reports whether a call may go to PostgreSQL, and whether it is the half-open probe.
-func (b *breaker) allow() (ok, probe bool) {
-	if b == nil {
-		return true, false
-	}
-	opened := b.openedAt.Load()
-	if opened == 0 {
-		return true, false
-	}
-	if time.Since(time.Unix(0, opened)) < b.cooldown {
-		return false, false
-	}
-	if b.probing.CompareAndSwap(false, true) {
-		return true, true
-	}
-	return false, false
-}
-
-// record takes the outcome of a call that went through.
-func (b *breaker) record(err error, probe bool) {
-	if b == nil {
-		return
-	}
+// outcome classifies a call's error for the circuit breaker (core/breaker).
+func outcome(err error) breaker.Outcome {
 	if isFailure(err) {
-		if b.failures.Add(1) >= b.threshold {
-			b.openedAt.Store(time.Now().UnixNano())
-		}
-	} else {
-		if b.failures.Load() != 0 {
-			b.failures.Store(0)
-		}
-		if b.openedAt.Load() != 0 {
-			b.openedAt.Store(0)
-		}
+		return breaker.Failure
 	}
-	if probe {
-		b.probing.Store(false)
-	}
-}
-
-func (b *breaker) state() string {
-	if b == nil {
-		return "closed"
-	}
-	opened := b.openedAt.Load()
-	switch {
-	case opened == 0:
-		return "closed"
-	case time.Since(time.Unix(0, opened)) < b.cooldown:
-		return "open"
-	default:
-		return "half-open"
-	}
+	return breaker.Success
 }
 
 // isFailure says whether err means that PostgreSQL could not answer: a network error, a
@@ -102,7 +43,7 @@ func isFailure(err error) bool {
 
 // BreakerState reports the circuit breaker's state: "closed", "open" or "half-open"
 // (authframe.BreakerStater, shown by the Guard's health report).
-func (s *Store) BreakerState() string { return s.br.state() }
+func (s *Store) BreakerState() string { return s.br.State() }
 
 // call is the bookkeeping of one operation: the breaker's leave and the deadline.
 type call struct {
@@ -115,7 +56,7 @@ type call struct {
 // begin asks the breaker whether op may go to PostgreSQL and bounds it by the operation
 // timeout (unless the caller's deadline is sooner). Pass the call to end.
 func (s *Store) begin(ctx context.Context, op string, bounded bool) (call, error) {
-	ok, probe := s.br.allow()
+	ok, probe := s.br.Allow()
 	if !ok {
 		return call{}, fmt.Errorf("pgstore: %s: %w", op, ErrUnavailable)
 	}
@@ -135,10 +76,8 @@ func (s *Store) end(c call, err error) {
 		c.cancel()
 	}
 	if err != nil && c.parent.Err() != nil {
-		if c.probe {
-			s.br.probing.Store(false)
-		}
+		s.br.Record(breaker.Neutral, c.probe)
 		return
 	}
-	s.br.record(err, c.probe)
+	s.br.Record(outcome(err), c.probe)
 }

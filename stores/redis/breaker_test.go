@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/authframe/authframe/core/breaker"
 )
 
 // replyErr is an error the server sent, as go-redis types them.
@@ -16,6 +18,24 @@ type replyErr string
 
 func (e replyErr) Error() string { return string(e) }
 func (replyErr) RedisError()     {}
+
+func TestOutcomes(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want breaker.Outcome
+	}{
+		{nil, breaker.Success},
+		{redis.Nil, breaker.Success},
+		{replyErr("WRONGTYPE Operation against a key holding the wrong kind of value"), breaker.Success},
+		{replyErr("LOADING Redis is loading the dataset in memory"), breaker.Failure},
+		{io.EOF, breaker.Failure},
+		{context.Canceled, breaker.Neutral},
+	} {
+		if got := outcome(c.err); got != c.want {
+			t.Errorf("outcome(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
 
 func TestWhatCountsAsAFailure(t *testing.T) {
 	tests := []struct {
@@ -41,66 +61,9 @@ func TestWhatCountsAsAFailure(t *testing.T) {
 	}
 }
 
-func TestBreakerOpensAfterConsecutiveFailuresAndProbesAfterTheCooldown(t *testing.T) {
-	b := &breaker{threshold: 3, cooldown: 50 * time.Millisecond}
-	fail := func() {
-		ok, probe := b.allow()
-		if !ok {
-			t.Fatal("a call was refused while the circuit was closed")
-		}
-		b.record(io.EOF, probe)
-	}
-	fail()
-	fail()
-	b.record(nil, false) // a success in between resets the count
-	fail()
-	fail()
-	if b.state() != "closed" {
-		t.Fatalf("state after 2 consecutive failures = %s", b.state())
-	}
-	fail()
-	if b.state() != "open" {
-		t.Fatalf("state after 3 consecutive failures = %s", b.state())
-	}
-	if ok, _ := b.allow(); ok {
-		t.Fatal("an open circuit let a call through")
-	}
-	time.Sleep(60 * time.Millisecond)
-	if b.state() != "half-open" {
-		t.Fatalf("state after the cooldown = %s", b.state())
-	}
-	ok, probe := b.allow()
-	if !ok || !probe {
-		t.Fatal("the first call after the cooldown is not the probe")
-	}
-	if ok, _ := b.allow(); ok {
-		t.Fatal("a second call went through while the probe was out")
-	}
-	b.record(io.EOF, true)
-	if b.state() != "open" {
-		t.Fatalf("state after a failed probe = %s", b.state())
-	}
-	time.Sleep(60 * time.Millisecond)
-	ok, probe = b.allow()
-	b.record(nil, probe)
-	if !ok || b.state() != "closed" {
-		t.Fatalf("state after a good probe = %s", b.state())
-	}
-}
-
-func TestANilBreakerIsAlwaysClosed(t *testing.T) {
-	var b *breaker
-	for range 10 {
-		b.record(io.EOF, false)
-	}
-	if ok, _ := b.allow(); !ok || b.state() != "closed" {
-		t.Fatal("a nil breaker refused a call")
-	}
-}
-
 func TestBreakerFailsFastWhileRedisIsDownAndRecovers(t *testing.T) {
 	_, s, p := feedOverProxy(t)
-	s.br = &breaker{threshold: 3, cooldown: time.Second}
+	s.br = breaker.New(3, time.Second)
 	ctx := testCtx(t)
 	p.cut()
 	for i := range 3 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/authframe/authframe/core/breaker"
 	"github.com/authframe/authframe/core/store"
 )
 
@@ -38,7 +39,7 @@ type Store struct {
 	cfg config
 	k   keys
 	log *slog.Logger
-	br  *breaker
+	br  *breaker.Breaker
 
 	ctx    context.Context // ends on Close
 	cancel context.CancelFunc
@@ -75,7 +76,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.breakerFailures > 0 {
-		s.br = &breaker{threshold: int32(cfg.breakerFailures), cooldown: cfg.breakerCooldown}
+		s.br = breaker.New(cfg.breakerFailures, cfg.breakerCooldown)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.interval > 0 {
@@ -112,7 +113,7 @@ func (s *Store) goAdd() bool {
 // open, and its answer moves the breaker: a health check is also its probe.
 func (s *Store) Ping(ctx context.Context) error {
 	err := s.c.Ping(ctx).Err()
-	s.br.record(err, false)
+	s.br.Record(outcome(err), false)
 	if err != nil {
 		return fmt.Errorf("redisstore: ping: %w", err)
 	}
@@ -121,12 +122,12 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // BreakerState reports the circuit breaker's state: "closed", "open" or "half-open"
 // (authframe.BreakerStater, shown by the Guard's health report).
-func (s *Store) BreakerState() string { return s.br.state() }
+func (s *Store) BreakerState() string { return s.br.State() }
 
 // enter asks the breaker whether a call may go to Redis. probe is true for the one call let
 // through after the cooldown; pass it to leave.
 func (s *Store) enter(op string) (probe bool, err error) {
-	ok, probe := s.br.allow()
+	ok, probe := s.br.Allow()
 	if !ok {
 		return false, fmt.Errorf("redisstore: %s: %w", op, ErrUnavailable)
 	}
@@ -136,7 +137,7 @@ func (s *Store) enter(op string) (probe bool, err error) {
 // leave records the outcome of a call for the breaker and wraps a failure with the
 // operation's name. redis.Nil is not a failure and is returned as is.
 func (s *Store) leave(op string, probe bool, err error) error {
-	s.br.record(err, probe)
+	s.br.Record(outcome(err), probe)
 	if err == nil || errors.Is(err, redis.Nil) {
 		return err
 	}

@@ -204,7 +204,7 @@ func (f *feed) replay(ctx context.Context) error {
 	// The subscription just answered, so Redis is up whatever the breaker thinks: the
 	// replay goes through, and its outcome counts like a Ping.
 	rs, err := f.s.revocationsSince(ctx, since)
-	f.s.br.record(err, false)
+	f.s.br.Record(outcome(err), false)
 	if err != nil {
 		return err
 	}
