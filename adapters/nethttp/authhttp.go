@@ -41,7 +41,14 @@ func newConfig(opts []Option) config {
 // request is the authframe.Request view of an *http.Request. It copies nothing.
 type request struct{ r *http.Request }
 
-func (q request) Header(name string) string { return q.r.Header.Get(name) }
+// Header tries name as given before canonicalising it: the Guard asks for canonical names
+// such as "Authorization", which net/http stores as is, and the lookup is on every request.
+func (q request) Header(name string) string {
+	if v := q.r.Header[name]; len(v) > 0 {
+		return v[0]
+	}
+	return q.r.Header.Get(name)
+}
 func (q request) Cookie(name string) string {
 	c, err := q.r.Cookie(name)
 	if err != nil {
