@@ -1,10 +1,14 @@
 package authframe
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -16,6 +20,105 @@ type accessClaims struct {
 	SID               string   `json:"sid,omitempty"`
 	Roles             []string `json:"roles,omitempty"`
 	PreferredUsername string   `json:"preferred_username,omitempty"`
+}
+
+// parsedClaims is what verification decodes a token's claims into. Its fields are plain, so
+// encoding/json fills them in one pass: golang-jwt's NumericDate and ClaimStrings each start a
+// second decoder per field, which costs more than the rest of a verification outside the
+// signature check. A time claim of 0 (or null) counts as absent: exp 0 is refused as missing,
+// nbf and iat 0 are in the past anyway.
+type parsedClaims struct {
+	Iss               string   `json:"iss"`
+	Sub               string   `json:"sub"`
+	Aud               audience `json:"aud"`
+	Exp               float64  `json:"exp"`
+	Nbf               float64  `json:"nbf"`
+	Iat               float64  `json:"iat"`
+	Jti               string   `json:"jti"`
+	SID               string   `json:"sid"`
+	Roles             []string `json:"roles"`
+	PreferredUsername string   `json:"preferred_username"`
+}
+
+func numericDate(f float64) *jwt.NumericDate {
+	if f == 0 {
+		return nil
+	}
+	sec, frac := math.Modf(f)
+	return jwt.NewNumericDate(time.Unix(int64(sec), int64(frac*1e9)))
+}
+
+func (c *parsedClaims) GetExpirationTime() (*jwt.NumericDate, error) { return numericDate(c.Exp), nil }
+func (c *parsedClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return numericDate(c.Iat), nil }
+func (c *parsedClaims) GetNotBefore() (*jwt.NumericDate, error)      { return numericDate(c.Nbf), nil }
+func (c *parsedClaims) GetIssuer() (string, error)                   { return c.Iss, nil }
+func (c *parsedClaims) GetSubject() (string, error)                  { return c.Sub, nil }
+func (c *parsedClaims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings(c.Aud), nil }
+
+// audience is the aud claim: one string or an array of strings (RFC 7519 §4.1.3).
+type audience []string
+
+// UnmarshalJSON reads the common shapes ("a" and ["a","b"] without escapes) directly; the
+// decoder has already validated the whole document, so anything else is handed to
+// encoding/json.
+func (a *audience) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("null")) {
+		*a = nil
+		return nil
+	}
+	if bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b) {
+		if len(b) >= 2 && b[0] == '"' {
+			*a = audience{string(b[1 : len(b)-1])}
+			return nil
+		}
+		if out, ok := plainStringArray(b); ok {
+			*a = out
+			return nil
+		}
+	}
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = audience{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*a = many
+	return nil
+}
+
+// plainStringArray parses a valid JSON array of strings without escapes.
+func plainStringArray(b []byte) (audience, bool) {
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return nil, false
+	}
+	b = bytes.TrimSpace(b[1 : len(b)-1])
+	out := audience{}
+	for len(b) > 0 {
+		if b[0] != '"' {
+			return nil, false
+		}
+		end := bytes.IndexByte(b[1:], '"')
+		if end < 0 {
+			return nil, false
+		}
+		out = append(out, string(b[1:1+end]))
+		b = bytes.TrimSpace(b[end+2:])
+		if len(b) == 0 {
+			break
+		}
+		if b[0] != ',' {
+			return nil, false
+		}
+		b = bytes.TrimSpace(b[1:])
+		if len(b) == 0 {
+			return nil, false
+		}
+	}
+	return out, true
 }
 
 var (
@@ -73,7 +176,7 @@ func (g *Guard) verify(tok string) (*Principal, error) {
 	if strings.Count(tok, ".") != 2 {
 		return nil, invalidToken("malformed token", errShape)
 	}
-	var claims accessClaims
+	var claims parsedClaims
 	t, err := g.parser.ParseWithClaims(tok, &claims, g.keyFor)
 	if err != nil {
 		switch {
@@ -95,31 +198,31 @@ func (g *Guard) verify(tok string) (*Principal, error) {
 	if !local {
 		issuers, audiences = g.remoteIssuers, g.remoteAudiences
 	}
-	if len(issuers) > 0 && !containsString(issuers, claims.Issuer) {
+	if len(issuers) > 0 && !containsString(issuers, claims.Iss) {
 		return nil, invalidToken("token issuer is not accepted", nil)
 	}
-	if len(audiences) > 0 && !anyIn(claims.Audience, audiences) {
+	if len(audiences) > 0 && !anyIn(claims.Aud, audiences) {
 		return nil, invalidToken("token audience is not accepted", nil)
 	}
-	if claims.Subject == "" {
+	if claims.Sub == "" {
 		return nil, invalidToken("token lacks a subject", nil)
 	}
 	p := &Principal{
-		UserID:    claims.Subject,
+		UserID:    claims.Sub,
 		Username:  claims.PreferredUsername,
 		Roles:     claims.Roles,
 		SessionID: claims.SID,
-		TokenID:   claims.ID,
+		TokenID:   claims.Jti,
 		Method:    MethodBearer,
-		Issuer:    claims.Issuer,
+		Issuer:    claims.Iss,
 		Local:     local,
-		ExpiresAt: claims.ExpiresAt.Time,
+		ExpiresAt: numericDate(claims.Exp).Time,
 	}
 	if p.Username == "" {
 		p.Username = p.UserID
 	}
-	if claims.IssuedAt != nil {
-		p.IssuedAt = claims.IssuedAt.Time
+	if claims.Iat != 0 {
+		p.IssuedAt = numericDate(claims.Iat).Time
 	}
 	p.Permissions = g.permissionsFor(p.Roles)
 	return p, nil

@@ -306,6 +306,37 @@ func TestCacheHitSkipsVerificationAndHonoursExpiry(t *testing.T) {
 	}
 }
 
+func TestAFullCacheAdmitsATokenOnItsSecondMiss(t *testing.T) {
+	var tiers []string
+	obs := authframe.ObserverFunc(func(_ context.Context, e authframe.Event) {
+		if e.Type == authframe.EventTokenValidated {
+			tiers = append(tiers, e.Tier)
+		}
+	})
+	g := newVerifier(t, authframe.WithHMACSecret("", hmacSecret), authframe.WithCacheSize(2), authframe.WithObserver(obs))
+	tok := func(jti string) string {
+		return sign(t, jwt.SigningMethodHS256, hmacSecret, claims(func(c jwt.MapClaims) { c["jti"] = jti }), nil)
+	}
+	t1, t2, t3 := tok("1"), tok("2"), tok("3")
+	for _, step := range []struct {
+		tok, tier string
+	}{
+		{t1, "verify"}, {t2, "verify"}, // the cache fills
+		{t3, "verify"}, // full: t3 is remembered, not admitted
+		{t1, "lru"}, {t2, "lru"}, // nothing was evicted for it
+		{t3, "verify"}, // its second miss admits it, evicting the least recent (t1)
+		{t3, "lru"}, {t2, "lru"}, {t1, "verify"},
+	} {
+		tiers = tiers[:0]
+		if _, err := g.VerifyToken(context.Background(), step.tok); err != nil {
+			t.Fatal(err)
+		}
+		if len(tiers) != 1 || tiers[0] != step.tier {
+			t.Fatalf("token %s answered by %v, want %s", step.tok[len(step.tok)-6:], tiers, step.tier)
+		}
+	}
+}
+
 func TestCacheIsBoundToConfiguration(t *testing.T) {
 	// Two Guards sharing one shared cache tier with different audiences: a token cached by
 	// one must not pass the other.
