@@ -322,7 +322,7 @@ func TestAFullCacheAdmitsATokenOnItsSecondMiss(t *testing.T) {
 		tok, tier string
 	}{
 		{t1, "verify"}, {t2, "verify"}, // the cache fills
-		{t3, "verify"}, // full: t3 is remembered, not admitted
+		{t3, "verify"},           // full: t3 is remembered, not admitted
 		{t1, "lru"}, {t2, "lru"}, // nothing was evicted for it
 		{t3, "verify"}, // its second miss admits it, evicting the least recent (t1)
 		{t3, "lru"}, {t2, "lru"}, {t1, "verify"},
