@@ -80,7 +80,7 @@ func Middleware(guard *authframe.Guard, opts ...Option) func(http.Handler) http.
 				c.errorHandler(w, r, err)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(authframe.ContextWithPrincipal(r.Context(), p)))
+			next.ServeHTTP(w, authframe.RequestWithPrincipal(r, p))
 		})
 	}
 }
@@ -96,7 +96,7 @@ func Optional(guard *authframe.Guard, opts ...Option) func(http.Handler) http.Ha
 				return
 			}
 			if p, err := guard.Authenticate(r.Context(), request{r}); err == nil {
-				r = r.WithContext(authframe.ContextWithPrincipal(r.Context(), p))
+				r = authframe.RequestWithPrincipal(r, p)
 			}
 			next.ServeHTTP(w, r)
 		})
