@@ -13,7 +13,9 @@ import (
 // Cache is a shared validation cache tier behind the in-process LRU (for example the Redis
 // one). Keys are derived by the Guard from the whole token and the verifier's
 // configuration; values are the Guard's own encoding. A Cache may also implement
-// RevocationPublisher, store.RevocationFeed and HealthChecker.
+// RevocationPublisher, store.RevocationFeed and HealthChecker, and Available() bool, which
+// reports false while it knows a call would fail (its circuit breaker is open), so that
+// the Guard skips the call and the work of preparing it.
 type Cache interface {
 	Get(ctx context.Context, key string) ([]byte, bool, error)
 	// Set stores val for at most ttl.

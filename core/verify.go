@@ -289,8 +289,8 @@ func (g *Guard) verifyMiss(ctx context.Context, tok string, now time.Time) (*Pri
 	tier := "verify"
 	var p *Principal
 	var l2key string
-	l2down := false // a failed Get: do not also wait on a Set
-	if g.l2 != nil {
+	l2down := g.l2 != nil && !g.l2Available() // a failed Get: do not also wait on a Set
+	if g.l2 != nil && !l2down {
 		l2key = g.l2Key(tok)
 		if raw, ok, err := g.l2.Get(ctx, l2key); err != nil {
 			g.depError(ctx, "cache", "get", err)
@@ -391,4 +391,14 @@ func (g *Guard) tokenResult(ctx context.Context, p *Principal, result, tier stri
 	}
 	g.obs.Observe(ctx, e)
 	return err
+}
+
+// l2Available reports whether the shared cache would take a call now. A Cache that knows it
+// is down (an open circuit breaker) says so with an Available method, and the Guard then
+// skips the key derivation and the call altogether.
+func (g *Guard) l2Available() bool {
+	if a, ok := g.l2.(interface{ Available() bool }); ok {
+		return a.Available()
+	}
+	return true
 }
