@@ -184,6 +184,14 @@ func TestDependencyOutage(t *testing.T) {
 			Expect(t, tg.Do(t, Req{Method: "GET", Path: "/api/me", Bearer: pair.AccessToken}), 200, "")
 
 			srv.stop(t)
+			// The app learns of the outage when its subscriptions drop, a moment after the
+			// server goes: until then a cached token's revocation status is still known.
+			// Within a second every request must answer as below.
+			want := 503
+			if failOpen {
+				want = 200
+			}
+			waitStatus(t, tg, Req{Method: "GET", Path: "/api/me", Bearer: pair.AccessToken}, want, time.Second)
 			for i := 0; i < 5; i++ {
 				for _, r := range []Req{
 					{Method: "GET", Path: "/api/me", Bearer: pair.AccessToken},
