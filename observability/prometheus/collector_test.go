@@ -417,7 +417,7 @@ func TestSessionsActiveDoesNotHoldUpTheScrape(t *testing.T) {
 	if got := value(t, reg, "authframe_sessions_active"); got != -1 {
 		t.Fatalf("sessions_active = %v, want absent while the store is slow", got)
 	}
-	if d := time.Since(start); d > 200*time.Millisecond {
+	if d := time.Since(start); d > 250*time.Millisecond { // the store takes 300 ms
 		t.Fatalf("scrape took %v", d)
 	}
 	// The call that timed out for the scrape still lands, and serves the next one.

@@ -76,7 +76,7 @@ func TestBreakerFailsFastWhileRedisIsDownAndRecovers(t *testing.T) {
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("call with the circuit open = %v, want ErrUnavailable", err)
 	}
-	if d := time.Since(start); d > 50*time.Millisecond { // the dial timeout is 200ms
+	if d := time.Since(start); d > 150*time.Millisecond { // under the 200ms dial timeout: no dial was tried
 		t.Errorf("a refused call took %v", d)
 	}
 	if s.BreakerState() != "open" {
