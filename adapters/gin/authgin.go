@@ -38,8 +38,9 @@ func WithErrorHandler(h func(*gin.Context, error)) Option {
 // it with authframe.PrincipalFromContext(c.Request.Context()): a service layer handed the
 // request context, a net/http handler mounted with gin.WrapH, or *gin.Context itself as a
 // context.Context when the engine sets ContextWithFallback. It costs a copy of the
-// *http.Request and a context value, two allocations per request, which is why it is off by
-// default: PrincipalFrom needs only c.Keys.
+// *http.Request carrying the context value (one allocation per request, see
+// authframe.RequestWithPrincipal), which is why it is off by default: PrincipalFrom needs
+// only c.Keys.
 func WithRequestContext() Option {
 	return optionFunc(func(c *config) { c.requestContext = true })
 }
@@ -133,7 +134,7 @@ func Optional(guard *authframe.Guard, opts ...Option) gin.HandlerFunc {
 func (cfg *config) attach(c *gin.Context, p *authframe.Principal) {
 	c.Set(principalKey, p)
 	if cfg.requestContext {
-		c.Request = c.Request.WithContext(authframe.ContextWithPrincipal(c.Request.Context(), p))
+		c.Request = authframe.RequestWithPrincipal(c.Request, p)
 	}
 }
 
