@@ -6,10 +6,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -20,22 +16,7 @@ import (
 )
 
 func main() {
-	a, closeApp := app.Main("echo")
-	defer closeApp()
-	e := Echo(a)
-	srv := &http.Server{Addr: a.Config.Addr, Handler: e, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.Logger.Error("listen", "error", err)
-			os.Exit(1)
-		}
-	}()
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-	<-stop
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(ctx)
+	app.Run("echo", func(a *app.App) error { return a.Serve(Echo(a)) })
 }
 
 // Echo is the whole contract on an Echo instance.
@@ -85,18 +66,8 @@ func errorHandler(err error, c echo.Context) {
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
-		switch he.Code {
-		case http.StatusNotFound:
-			err = app.NotFound
-		case http.StatusMethodNotAllowed:
-			err = app.MethodNotAllowed
-		case http.StatusRequestEntityTooLarge:
-			err = authframe.ErrPayloadTooLarge
-		default:
-			if he.Code < 500 {
-				err = authframe.BadRequest(http.StatusText(he.Code))
-			}
-		}
+		msg, _ := he.Message.(string)
+		err = app.FrameworkError(he.Code, msg)
 	}
 	if c.Response().Header().Get(authframe.RequestIDHeader) == "" {
 		c.Response().Header().Set(authframe.RequestIDHeader, authframe.RequestID(c.Request().Header.Get(authframe.RequestIDHeader)))

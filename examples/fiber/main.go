@@ -5,9 +5,6 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
@@ -18,20 +15,10 @@ import (
 )
 
 func main() {
-	a, closeApp := app.Main("fiber")
-	defer closeApp()
-	f := App(a)
-	go func() {
-		stop := make(chan os.Signal, 1)
-		signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-		<-stop
-		_ = f.Shutdown()
-	}()
-	if err := f.Listen(a.Config.Addr); err != nil {
-		a.Logger.Error("listen", "error", err)
-		closeApp()
-		os.Exit(1)
-	}
+	app.Run("fiber", func(a *app.App) error {
+		f := App(a)
+		return a.ServeFunc(f.Listen, func(context.Context) error { return f.Shutdown() })
+	})
 }
 
 // App is the whole contract on a Fiber app.
@@ -91,16 +78,7 @@ func timeout(c *fiber.Ctx) error {
 func errorHandler(c *fiber.Ctx, err error) error {
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
-		switch fe.Code {
-		case fiber.StatusRequestEntityTooLarge:
-			err = authframe.ErrPayloadTooLarge
-		case fiber.StatusNotFound:
-			err = app.NotFound
-		case fiber.StatusMethodNotAllowed:
-			err = app.MethodNotAllowed
-		default:
-			err = authframe.BadRequest(fe.Message)
-		}
+		err = app.FrameworkError(fe.Code, fe.Message)
 	}
 	if c.GetRespHeader(authframe.RequestIDHeader) == "" {
 		c.Set(authframe.RequestIDHeader, authframe.RequestID(c.Get(authframe.RequestIDHeader)))

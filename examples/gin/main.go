@@ -3,12 +3,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -17,22 +12,8 @@ import (
 )
 
 func main() {
-	a, closeApp := app.Main("gin")
-	defer closeApp()
 	gin.SetMode(gin.ReleaseMode)
-	srv := &http.Server{Addr: a.Config.Addr, Handler: Router(a), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.Logger.Error("listen", "error", err)
-			os.Exit(1)
-		}
-	}()
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-	<-stop
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(ctx)
+	app.Run("gin", func(a *app.App) error { return a.Serve(Router(a)) })
 }
 
 // Router is the whole contract on a gin engine.

@@ -4,33 +4,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	authhttp "github.com/authframe/authframe/adapters/nethttp"
 	"github.com/authframe/authframe/examples/internal/app"
 )
 
 func main() {
-	a, closeApp := app.Main("nethttp")
-	defer closeApp()
-	srv := &http.Server{Addr: a.Config.Addr, Handler: Handler(a), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.Logger.Error("listen", "error", err)
-			os.Exit(1)
-		}
-	}()
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-	<-stop
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(ctx)
+	app.Run("nethttp", func(a *app.App) error { return a.Serve(Handler(a)) })
 }
 
 // Handler is the whole contract on the standard mux.

@@ -2,10 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	authframe "github.com/authframe/authframe/core"
@@ -124,4 +127,69 @@ func Main(framework string) (*App, func()) {
 	}
 	logger.Info("authframe example listening", "framework", framework, "addr", cfg.Addr, "store", cfg.Store, "cache", cfg.Cache)
 	return a, a.Close
+}
+
+// Serve runs h on the configured address until SIGINT or SIGTERM, then shuts down
+// gracefully (at most 5 s). It returns a failure to listen, or nil.
+func (a *App) Serve(h http.Handler) error {
+	srv := &http.Server{Addr: a.Config.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return serveUntilSignal(srv.ListenAndServe, func(ctx context.Context) error { return srv.Shutdown(ctx) })
+}
+
+// serveUntilSignal runs listen until it fails or a stop signal arrives, then calls
+// shutdown with a 5-second deadline.
+func serveUntilSignal(listen func() error, shutdown func(context.Context) error) error {
+	errc := make(chan error, 1)
+	go func() { errc <- listen() }()
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(stop)
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-stop:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return shutdown(ctx)
+}
+
+// ServeFunc is Serve for a framework with its own server (Fiber): listen serves on addr
+// until shutdown is called.
+func (a *App) ServeFunc(listen func(addr string) error, shutdown func(context.Context) error) error {
+	return serveUntilSignal(func() error { return listen(a.Config.Addr) }, shutdown)
+}
+
+// Run is an example's main: configuration, App, serve, close; any failure exits 1 with a
+// one-line error.
+func Run(framework string, serve func(a *App) error) {
+	a, closeApp := Main(framework)
+	err := serve(a)
+	closeApp()
+	if err != nil {
+		a.Logger.Error("listen", "error", err)
+		os.Exit(1)
+	}
+}
+
+// FrameworkError turns a framework's own HTTP error (unknown route, wrong method, body too
+// large, a malformed request) into the contract's error shape.
+func FrameworkError(status int, message string) error {
+	switch {
+	case status == http.StatusNotFound:
+		return NotFound
+	case status == http.StatusMethodNotAllowed:
+		return MethodNotAllowed
+	case status == http.StatusRequestEntityTooLarge:
+		return authframe.ErrPayloadTooLarge
+	case status >= 400 && status < 500:
+		if message == "" {
+			message = http.StatusText(status)
+		}
+		return &authframe.Error{Code: authframe.CodeInvalidRequest, Status: status, Message: message}
+	}
+	return authframe.ErrInternal
 }
