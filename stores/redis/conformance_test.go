@@ -16,3 +16,8 @@ func TestConformanceOnCluster(t *testing.T) {
 	c := testClusterClient(t)
 	storetest.Run(t, func(t *testing.T) store.Store { return newTestStore(t, c) })
 }
+
+func TestConformanceOnSentinel(t *testing.T) {
+	c := testSentinelClient(t)
+	storetest.Run(t, func(t *testing.T) store.Store { return newTestStore(t, c) })
+}

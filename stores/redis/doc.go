@@ -27,5 +27,7 @@
 // SHA-256 refresh-token and CSRF hashes, session ids derived by hashing the cookie).
 //
 // Integration tests run against the server named by AUTHFRAME_TEST_REDIS_URL (and a
-// Cluster named by AUTHFRAME_TEST_REDIS_CLUSTER_ADDRS); without it they skip.
+// Cluster named by AUTHFRAME_TEST_REDIS_CLUSTER_ADDRS, and a Sentinel-monitored pair named by
+// AUTHFRAME_TEST_REDIS_SENTINEL_ADDRS and AUTHFRAME_TEST_REDIS_SENTINEL_MASTER); without
+// them they skip.
 package redisstore

@@ -103,6 +103,7 @@ func TestRevocationFeedDeliversAcrossInstances(t *testing.T) {
 			return c
 		}},
 		{"on a Cluster", func(t *testing.T) redis.UniversalClient { return testClusterClient(t) }},
+		{"behind Sentinel", func(t *testing.T) redis.UniversalClient { return testSentinelClient(t) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ca, cb := tc.client(t), tc.client(t)

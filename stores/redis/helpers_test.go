@@ -15,8 +15,10 @@ import (
 )
 
 const (
-	envURL     = "AUTHFRAME_TEST_REDIS_URL"
-	envCluster = "AUTHFRAME_TEST_REDIS_CLUSTER_ADDRS"
+	envURL            = "AUTHFRAME_TEST_REDIS_URL"
+	envCluster        = "AUTHFRAME_TEST_REDIS_CLUSTER_ADDRS"
+	envSentinelAddrs  = "AUTHFRAME_TEST_REDIS_SENTINEL_ADDRS"
+	envSentinelMaster = "AUTHFRAME_TEST_REDIS_SENTINEL_MASTER"
 )
 
 // testOptions returns the client options of AUTHFRAME_TEST_REDIS_URL, or skips.
@@ -62,6 +64,32 @@ func testClusterClient(t testing.TB) *redis.ClusterClient {
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		t.Fatalf("%s does not answer: %v", envCluster, err)
+	}
+	return c
+}
+
+// sentinelOptions returns the failover options of AUTHFRAME_TEST_REDIS_SENTINEL_ADDRS and
+// AUTHFRAME_TEST_REDIS_SENTINEL_MASTER, or skips.
+func sentinelOptions(t testing.TB) *redis.FailoverOptions {
+	t.Helper()
+	addrs, master := os.Getenv(envSentinelAddrs), os.Getenv(envSentinelMaster)
+	if addrs == "" || master == "" {
+		t.Skipf("%s and %s are not set: start a Sentinel-monitored pair with "+
+			"`eval \"$(bash .ci/redis-sentinel.sh)\"` from the repository root to run the Sentinel tests",
+			envSentinelAddrs, envSentinelMaster)
+	}
+	return &redis.FailoverOptions{MasterName: master, SentinelAddrs: strings.Split(addrs, ",")}
+}
+
+// testSentinelClient returns a client that finds the master through the Sentinel, or skips.
+func testSentinelClient(t testing.TB) *redis.Client {
+	t.Helper()
+	c := redis.NewFailoverClient(sentinelOptions(t))
+	t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("the master behind %s does not answer: %v", envSentinelAddrs, err)
 	}
 	return c
 }
