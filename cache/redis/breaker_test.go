@@ -246,7 +246,6 @@ func TestNew(t *testing.T) {
 		{name: "every option together is valid", client: good, opts: []rediscache.Option{
 			rediscache.WithPrefix("app:"), rediscache.WithTimeout(10 * time.Millisecond),
 			rediscache.WithBreaker(3, 500*time.Millisecond), rediscache.WithLogger(nil),
-			rediscache.WithIntegrityKey(make([]byte, 32)),
 		}},
 		{name: "a nil client is refused", wantErr: "nil client"},
 		{name: "a client that ignores deadlines is refused", client: redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), is: rediscache.ErrContextTimeout},
@@ -255,7 +254,6 @@ func TestNew(t *testing.T) {
 		{name: "a timeout given as a bare number is refused", client: good, opts: []rediscache.Option{rediscache.WithTimeout(50)}, wantErr: "WithTimeout"},
 		{name: "a breaker that never opens is refused", client: good, opts: []rediscache.Option{rediscache.WithBreaker(0, time.Second)}, wantErr: "WithBreaker"},
 		{name: "a breaker that never closes is refused", client: good, opts: []rediscache.Option{rediscache.WithBreaker(5, 0)}, wantErr: "WithBreaker"},
-		{name: "a short integrity key is refused", client: good, opts: []rediscache.Option{rediscache.WithIntegrityKey([]byte("short"))}, wantErr: "WithIntegrityKey"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,11 +2,8 @@ package rediscache
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -26,8 +23,6 @@ var (
 	ErrUnavailable = errors.New("rediscache: unavailable")
 	// ErrClosed: the Cache was closed.
 	ErrClosed = errors.New("rediscache: closed")
-	// ErrIntegrity: a cached value failed its WithIntegrityKey check.
-	ErrIntegrity = errors.New("rediscache: cached value failed its integrity check")
 	// ErrContextTimeout: New was given a client that ignores context deadlines.
 	ErrContextTimeout = errors.New("rediscache: the client ignores context deadlines: set ContextTimeoutEnabled: true in its options")
 )
@@ -48,7 +43,6 @@ type Cache struct {
 	cfg    config
 	log    *slog.Logger
 	cb     *gobreaker.TwoStepCircuitBreaker[struct{}]
-	macs   *sync.Pool // of hash.Hash; nil without WithIntegrityKey
 
 	valuePrefix string
 	logKey      string // sorted set of revocations scored by At (ms)
@@ -108,10 +102,6 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.macKey != nil {
-		key := cfg.macKey
-		c.macs = &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
 	}
 	c.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        "rediscache",
@@ -225,13 +215,6 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	case err != nil:
 		return nil, false, fmt.Errorf("rediscache: get: %w", err)
 	}
-	if c.macs != nil {
-		v, ok := c.open(rkey, b)
-		if !ok {
-			return nil, false, ErrIntegrity
-		}
-		b = v
-	}
 	return b, true, nil
 }
 
@@ -248,9 +231,6 @@ func (c *Cache) Set(ctx context.Context, key string, val []byte, ttl time.Durati
 		return err
 	}
 	rkey := c.valuePrefix + key
-	if c.macs != nil {
-		val = c.seal(rkey, val)
-	}
 	cctx, cancel := context.WithTimeout(ctx, c.cfg.timeout)
 	err = c.client.Set(cctx, rkey, val, ttl).Err()
 	cancel()
@@ -282,37 +262,4 @@ func (c *Cache) BreakerState() string { return c.cb.State().String() }
 // half-open probe's place: a call made after it may still be refused.
 func (c *Cache) Available() bool {
 	return !c.closed.Load() && c.cb.State() != gobreaker.StateOpen
-}
-
-const macSize = sha256.Size
-
-func (c *Cache) mac(rkey string, val []byte, out []byte) []byte {
-	h := c.macs.Get().(hash.Hash)
-	h.Reset()
-	h.Write([]byte("authframe-rediscache-v1\x00"))
-	h.Write([]byte(rkey))
-	h.Write([]byte{0})
-	h.Write(val)
-	out = h.Sum(out)
-	c.macs.Put(h)
-	return out
-}
-
-// seal returns MAC || val.
-func (c *Cache) seal(rkey string, val []byte) []byte {
-	out := make([]byte, 0, macSize+len(val))
-	out = c.mac(rkey, val, out)
-	return append(out, val...)
-}
-
-func (c *Cache) open(rkey string, b []byte) ([]byte, bool) {
-	if len(b) < macSize {
-		return nil, false
-	}
-	var sum [macSize]byte
-	got := c.mac(rkey, b[macSize:], sum[:0])
-	if !hmac.Equal(got, b[:macSize]) {
-		return nil, false
-	}
-	return b[macSize:], true
 }

@@ -1,6 +1,7 @@
 package rediscache_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -67,6 +68,65 @@ func TestTwoGuardsShareVerifiedTokens(t *testing.T) {
 			t.Fatalf("%d entries under the prefix, want 1", n)
 		}
 	})
+}
+
+// TestForgedEntriesAreIgnored plays someone who can write to this Redis but holds no key:
+// an entry rewritten to grant admin, and another token's entry copied over this one, are
+// both ignored (the Guard authenticates every value it reads) and the token is verified
+// afresh, with the roles its own claims carry.
+func TestForgedEntriesAreIgnored(t *testing.T) {
+	url := redisURL(t)
+	ca, cb := newClient(t, url, ""), newClient(t, url, "")
+	prefix := testPrefix(t, ca)
+	st := newStore(t)
+	a, _ := newGuard(t, newCache(t, ca, rediscache.WithPrefix(prefix), relaxed), st)
+	b, evB := newGuard(t, newCache(t, cb, rediscache.WithPrefix(prefix), relaxed), st)
+	ctx := context.Background()
+	entries := func() []string {
+		var keys []string
+		iter := ca.Scan(ctx, 0, prefix+"v:*", 100).Iterator()
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		return keys
+	}
+	entry := func(tok string) string {
+		before := entries()
+		_, err := a.VerifyToken(ctx, tok)
+		mustNotErr(t, err, "VerifyToken")
+		for _, k := range entries() {
+			if !slices.Contains(before, k) {
+				return k
+			}
+		}
+		t.Fatal("no shared entry was written")
+		return ""
+	}
+	tok, other := issue(t, a), issue(t, a)
+	key, otherKey := entry(tok), entry(other)
+
+	raw, err := ca.Get(ctx, key).Bytes()
+	mustNotErr(t, err, "GET")
+	forged := bytes.Replace(raw, []byte(`"member"`), []byte(`"admin"`), 1)
+	if bytes.Equal(forged, raw) {
+		t.Fatalf("entry %q does not carry the role", raw)
+	}
+	mustNotErr(t, ca.Set(ctx, key, forged, time.Minute).Err(), "SET")
+	p, err := b.VerifyToken(ctx, tok)
+	mustNotErr(t, err, "VerifyToken")
+	if slices.Contains(p.Roles, "admin") || evB.lastValidation().Tier != "verify" {
+		t.Fatalf("a rewritten entry was used: roles %v, tier %s", p.Roles, evB.lastValidation().Tier)
+	}
+
+	otherRaw, err := ca.Get(ctx, otherKey).Bytes()
+	mustNotErr(t, err, "GET")
+	mustNotErr(t, ca.Set(ctx, key, otherRaw, time.Minute).Err(), "SET")
+	c, _ := newGuard(t, newCache(t, cb, rediscache.WithPrefix(prefix), relaxed), st)
+	p, err = c.VerifyToken(ctx, tok)
+	mustNotErr(t, err, "VerifyToken")
+	if want, _ := a.VerifyToken(ctx, tok); p.UserID != want.UserID {
+		t.Fatalf("a copied entry answered for another user: %s, want %s", p.UserID, want.UserID)
+	}
 }
 
 // TestRevocationReachesOtherGuard revokes on A and measures how long B, holding the token

@@ -32,7 +32,6 @@ type config struct {
 	failures uint32
 	openFor  time.Duration
 	logger   *slog.Logger
-	macKey   []byte
 }
 
 func defaultConfig() config {
@@ -94,19 +93,4 @@ func WithBreaker(failures int, openFor time.Duration) Option {
 // revocation feed losing and regaining its subscription (default: silent).
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
-}
-
-// WithIntegrityKey authenticates every cached value with HMAC-SHA256 under key (at least
-// 32 bytes, the same on every instance). The MAC covers the Redis key as well as the
-// value, so an entry can be neither forged nor moved to another token's key by anyone who
-// can write to Redis but does not hold key. A value that fails the check is answered as an
-// error (which the Guard logs) and never as a hit. See the README's security section.
-func WithIntegrityKey(key []byte) Option {
-	return optionFunc(func(c *config) {
-		if len(key) < 32 {
-			c.fail("WithIntegrityKey", fmt.Errorf("key has %d bytes, want at least 32", len(key)))
-			return
-		}
-		c.macKey = append([]byte(nil), key...)
-	})
 }
