@@ -33,7 +33,7 @@ func (g *Guard) StartSession(ctx context.Context, u User, client ClientInfo) (*S
 	sum := sha256.Sum256([]byte(csrf))
 	s := Session{
 		ID: id, UserID: u.ID, Username: u.Username, Roles: u.Roles, Kind: "cookie",
-		CSRFHash: sum[:], UserAgent: truncate(client.UserAgent, 256), IP: client.IP,
+		CSRFHash: sum[:], UserAgent: client.UserAgent, IP: client.IP,
 		CreatedAt: now, LastSeenAt: now, IdleTimeout: g.cfg.sessionIdle, ExpiresAt: now.Add(g.cfg.sessionAbsolute),
 	}
 	if err := g.store.CreateSession(ctx, s); err != nil {

@@ -51,7 +51,7 @@ func (g *Guard) IssueTokens(ctx context.Context, u User, client ClientInfo) (*To
 	}
 	now := g.cfg.now()
 	_, sid := newSessionID()
-	s := Session{ID: sid, UserID: u.ID, Username: u.Username, Roles: u.Roles, Kind: "token", UserAgent: truncate(client.UserAgent, 256), IP: client.IP, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(g.cfg.refreshTTL)}
+	s := Session{ID: sid, UserID: u.ID, Username: u.Username, Roles: u.Roles, Kind: "token", UserAgent: client.UserAgent, IP: client.IP, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(g.cfg.refreshTTL)}
 	if err := g.store.CreateSession(ctx, s); err != nil {
 		return nil, g.storeErr(ctx, "create_session", err)
 	}

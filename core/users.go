@@ -138,19 +138,26 @@ func (g *Guard) SetRoles(ctx context.Context, userID string, roles ...string) er
 	return nil
 }
 
+// loginInputError refuses what Login must not even hash: a missing field, or one over the
+// length limits (a huge password must not cost an argon2id run).
+func loginInputError(username, password string) error {
+	if username == "" || password == "" {
+		return BadRequest("username and password are required")
+	}
+	if len(username) > MaxUsernameLen || len(password) > MaxPasswordLen {
+		return BadRequest("username or password is too long")
+	}
+	return nil
+}
+
 // Login checks a username and password. Every attempt counts against the (client IP,
 // username) rate limit first, known user or not. An unknown user costs the same hash as a
 // wrong password, and both give the same 401, so neither timing nor answer reveals whether
 // a username exists. Parameters that changed since the hash was made are upgraded here.
 func (g *Guard) Login(ctx context.Context, username, password string, client ClientInfo) (User, error) {
-	if username == "" || password == "" {
+	if err := loginInputError(username, password); err != nil {
 		g.observe(ctx, Event{Type: EventLoginFailed, Reason: "invalid_input", ClientIP: client.IP, UserAgent: client.UserAgent})
-		return User{}, BadRequest("username and password are required")
-	}
-	if len(username) > MaxUsernameLen || len(password) > MaxPasswordLen {
-		// Refused before hashing: a huge password must not cost an argon2id run.
-		g.observe(ctx, Event{Type: EventLoginFailed, Reason: "invalid_input", ClientIP: client.IP, UserAgent: client.UserAgent})
-		return User{}, BadRequest("username or password is too long")
+		return User{}, err
 	}
 	if err := g.rateLimit(ctx, "login", client.IP+"|"+username, client); err != nil {
 		return User{}, err
