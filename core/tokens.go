@@ -250,9 +250,3 @@ func sessionKey(kind store.RevocationKind, key string) string {
 	return ""
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}

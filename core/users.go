@@ -60,7 +60,7 @@ type ClientInfo struct {
 // owned returns c with its strings copied and the user agent bounded, so that a record
 // which outlives the request never holds a view of a reused request buffer (fasthttp's).
 func (c ClientInfo) owned() ClientInfo {
-	return ClientInfo{IP: strings.Clone(c.IP), UserAgent: strings.Clone(truncate(c.UserAgent, maxUserAgent))}
+	return ClientInfo{IP: strings.Clone(c.IP), UserAgent: strings.Clone(truncateUTF8(c.UserAgent, maxUserAgent))}
 }
 
 // maxUserAgent bounds the user agent kept in session records.
