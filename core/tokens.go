@@ -249,4 +249,3 @@ func sessionKey(kind store.RevocationKind, key string) string {
 	}
 	return ""
 }
-
