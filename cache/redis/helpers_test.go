@@ -26,12 +26,22 @@ import (
 
 const redisHelp = "set AUTHFRAME_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0) to run the Redis integration tests; make test sets it"
 
+// skipOrFail skips with msg, or fails under AUTHFRAME_REQUIRE_INTEGRATION=1 (as in CI),
+// where a missing server must not pass as a skipped test.
+func skipOrFail(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv("AUTHFRAME_REQUIRE_INTEGRATION") == "1" {
+		t.Fatal(msg + "\n(AUTHFRAME_REQUIRE_INTEGRATION=1 forbids skipping)")
+	}
+	t.Skip(msg)
+}
+
 // redisURL is the shared test server, or a skip.
 func redisURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("AUTHFRAME_TEST_REDIS_URL")
 	if u == "" {
-		t.Skip(redisHelp)
+		skipOrFail(t, redisHelp)
 	}
 	return u
 }
@@ -296,7 +306,7 @@ func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port)
 func startRedisServer(t testing.TB) *redisServer {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server is not on PATH; install it to run the outage tests")
+		skipOrFail(t, "redis-server is not on PATH; install it to run the outage tests")
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"sort"
 	"strings"
@@ -21,13 +22,23 @@ const (
 	envSentinelMaster = "AUTHFRAME_TEST_REDIS_SENTINEL_MASTER"
 )
 
+// skipOrFail skips with msg, or fails under AUTHFRAME_REQUIRE_INTEGRATION=1 (as in CI),
+// where a missing server must not pass as a skipped test.
+func skipOrFail(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv("AUTHFRAME_REQUIRE_INTEGRATION") == "1" {
+		t.Fatal(msg + "\n(AUTHFRAME_REQUIRE_INTEGRATION=1 forbids skipping)")
+	}
+	t.Skip(msg)
+}
+
 // testOptions returns the client options of AUTHFRAME_TEST_REDIS_URL, or skips.
 func testOptions(t testing.TB) *redis.Options {
 	t.Helper()
 	url := os.Getenv(envURL)
 	if url == "" {
-		t.Skipf("%s is not set: run Redis and set it to run the integration tests, e.g. "+
-			"%s=redis://127.0.0.1:6379/0 go test ./...", envURL, envURL)
+		skipOrFail(t, fmt.Sprintf("%s is not set: run Redis and set it to run the integration tests, e.g. "+
+			"%s=redis://127.0.0.1:6379/0 go test ./...", envURL, envURL))
 	}
 	opt, err := redis.ParseURL(url)
 	if err != nil {
@@ -55,8 +66,8 @@ func testClusterClient(t testing.TB) *redis.ClusterClient {
 	t.Helper()
 	addrs := os.Getenv(envCluster)
 	if addrs == "" {
-		t.Skipf("%s is not set: start a cluster with `eval \"$(bash .ci/redis-cluster.sh)\"` "+
-			"from the repository root to run the Cluster tests", envCluster)
+		skipOrFail(t, fmt.Sprintf("%s is not set: start a cluster with `eval \"$(bash .ci/redis-cluster.sh)\"` "+
+			"from the repository root to run the Cluster tests", envCluster))
 	}
 	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
 	t.Cleanup(func() { _ = c.Close() })
@@ -74,9 +85,9 @@ func sentinelOptions(t testing.TB) *redis.FailoverOptions {
 	t.Helper()
 	addrs, master := os.Getenv(envSentinelAddrs), os.Getenv(envSentinelMaster)
 	if addrs == "" || master == "" {
-		t.Skipf("%s and %s are not set: start a Sentinel-monitored pair with "+
+		skipOrFail(t, fmt.Sprintf("%s and %s are not set: start a Sentinel-monitored pair with "+
 			"`eval \"$(bash .ci/redis-sentinel.sh)\"` from the repository root to run the Sentinel tests",
-			envSentinelAddrs, envSentinelMaster)
+			envSentinelAddrs, envSentinelMaster))
 	}
 	return &redis.FailoverOptions{MasterName: master, SentinelAddrs: strings.Split(addrs, ",")}
 }
