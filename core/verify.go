@@ -289,7 +289,8 @@ func (g *Guard) verifyMiss(ctx context.Context, tok string, now time.Time) (*Pri
 	tier := "verify"
 	var p *Principal
 	var l2key string
-	l2down := g.l2 != nil && !g.l2Available() // a failed Get: do not also wait on a Set
+	// l2down: the shared cache says it is down, or its Get just failed; skip it, and the Set.
+	l2down := g.l2 != nil && !g.l2Available()
 	if g.l2 != nil && !l2down {
 		l2key = g.l2Key(tok)
 		if raw, ok, err := g.l2.Get(ctx, l2key); err != nil {
