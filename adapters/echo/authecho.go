@@ -10,13 +10,10 @@ import (
 	authframe "github.com/authframe/authframe/core"
 )
 
-// The keys under which this package keeps its values in echo.Context. Echo keys are strings,
-// so they are namespaced to stay clear of the application's own; read them back with
-// PrincipalFrom, never with c.Get.
-const (
-	principalKey = "authframe.principal"
-	configKey    = "authframe.errors"
-)
+// configKey is where a non-default error mode is kept in echo.Context for the Require
+// that may follow. Echo keys are strings, so it is namespaced to stay clear of the
+// application's own.
+const configKey = "authframe.errors"
 
 // Option configures Middleware and Optional.
 type Option interface{ apply(*config) }
@@ -110,10 +107,15 @@ func (q request) RemoteAddr() string       { return q.r.RemoteAddr }
 func Request(c echo.Context) authframe.Request { return request{c.Request()} }
 
 // Middleware authenticates every request with guard (bearer token or session cookie, with
-// the CSRF check on unsafe cookie requests) and stores the Principal in c, read back with
-// PrincipalFrom. Failures never reach next: by default they are answered with the
-// contract's JSON error and WWW-Authenticate challenge. Built with a nil guard it answers
-// every request with 500 internal.
+// the CSRF check on unsafe cookie requests) and stores the Principal in the context of c's
+// request, read back with PrincipalFrom, or with authframe.PrincipalFromContext by a
+// service layer handed c.Request().Context(). Failures never reach next: by default they
+// are answered with the contract's JSON error and WWW-Authenticate challenge. Built with a
+// nil guard it answers every request with 500 internal.
+//
+// The request context costs one allocation per authenticated request (the request copy
+// that carries it, authframe.RequestWithPrincipal); c.Set would cost echo's two for the
+// context's map, and would hide the Principal from code that holds only the request.
 func Middleware(guard *authframe.Guard, opts ...Option) echo.MiddlewareFunc {
 	cfg := newConfig(opts)
 	if guard == nil {
@@ -130,7 +132,7 @@ func Middleware(guard *authframe.Guard, opts ...Option) echo.MiddlewareFunc {
 			if err != nil {
 				return cfg.fail(c, err)
 			}
-			c.Set(principalKey, p)
+			attach(c, r, p)
 			cfg.remember(c)
 			return next(c)
 		}
@@ -153,12 +155,16 @@ func Optional(guard *authframe.Guard, opts ...Option) echo.MiddlewareFunc {
 			}
 			r := c.Request()
 			if p, err := guard.Authenticate(r.Context(), request{r}); err == nil {
-				c.Set(principalKey, p)
+				attach(c, r, p)
 			}
 			cfg.remember(c)
 			return next(c)
 		}
 	}
+}
+
+func attach(c echo.Context, r *http.Request, p *authframe.Principal) {
+	c.SetRequest(authframe.RequestWithPrincipal(r, p))
 }
 
 // errNilGuard is the answer of a middleware built without a Guard: a wiring mistake must
@@ -205,11 +211,16 @@ func require(check func(*authframe.Principal, ...string) error, reqs []string) e
 	}
 }
 
-// PrincipalFrom returns the Principal that Middleware or Optional stored in c. The Guard
-// shares it between requests: treat it as read-only.
+// PrincipalFrom returns the Principal in the context of c's request: the one Middleware or
+// Optional stored, or one put there before echo (by authhttp.Middleware wrapped around the
+// Echo instance, for instance). The Guard shares it between requests: treat it as
+// read-only.
 func PrincipalFrom(c echo.Context) (*authframe.Principal, bool) {
-	p, ok := c.Get(principalKey).(*authframe.Principal)
-	return p, ok && p != nil
+	r := c.Request()
+	if r == nil {
+		return nil, false
+	}
+	return authframe.PrincipalFromContext(r.Context())
 }
 
 // WriteError writes err on c's response in the contract's shape (JSON body with the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -532,5 +533,62 @@ func TestCustomContexts(t *testing.T) {
 	e.ServeHTTP(rec, req)
 	if rec.Code != 403 {
 		t.Fatalf("/after: %d %q", rec.Code, rec.Body)
+	}
+}
+
+// Code that holds only the request finds the Principal: a service layer handed
+// c.Request().Context() and a net/http handler behind echo.WrapHandler. The caller's own
+// request is never changed.
+func TestPrincipalInRequestContext(t *testing.T) {
+	g := newGuard(t)
+	tok := tokenFor(t, g, "dave")
+	name := func(ctx context.Context) string {
+		if p, ok := authframe.PrincipalFromContext(ctx); ok {
+			return p.Username
+		}
+		return "none"
+	}
+	e := echo.New()
+	e.GET("/service", func(c echo.Context) error {
+		return c.String(http.StatusOK, name(c.Request().Context()))
+	}, authecho.Middleware(g))
+	e.GET("/optional", func(c echo.Context) error {
+		return c.String(http.StatusOK, name(c.Request().Context()))
+	}, authecho.Optional(g))
+	e.GET("/wrap", echo.WrapHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, name(r.Context()))
+	})), authecho.Middleware(g))
+	for _, path := range []string{"/service", "/optional", "/wrap"} {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || rec.Body.String() != "dave" {
+			t.Fatalf("%s: %d %q, want dave", path, rec.Code, rec.Body)
+		}
+		if _, ok := authframe.PrincipalFromContext(req.Context()); ok {
+			t.Fatalf("%s: the caller's request context was changed", path)
+		}
+	}
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest("GET", "/optional", nil))
+	if rec.Body.String() != "none" {
+		t.Fatalf("anonymous: %q", rec.Body)
+	}
+}
+
+// A Principal put in the request context before echo (by authhttp.Middleware around the
+// Echo instance, say) is the one PrincipalFrom and Require see.
+func TestPrincipalFromAnOuterNetHTTPMiddleware(t *testing.T) {
+	e := echo.New()
+	e.GET("/", whoami, authecho.Require("ops"))
+	outer := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		p := &authframe.Principal{UserID: "u1", Username: "erin", Roles: []string{"ops"}}
+		e.ServeHTTP(w, authframe.RequestWithPrincipal(req, p))
+	})
+	rec := httptest.NewRecorder()
+	outer.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != 200 || rec.Body.String() != "erin" {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 }

@@ -5,7 +5,8 @@
 //
 // Middleware authenticates (bearer token from the Authorization header, else the session
 // cookie, with the CSRF check on unsafe cookie requests) and stores the Principal in the
-// echo.Context, read back with PrincipalFrom; Optional does the same without rejecting;
+// request's context, read back with PrincipalFrom (or authframe.PrincipalFromContext in a
+// service layer); Optional does the same without rejecting;
 // Require and RequireAny check roles and permissions. Login and Logout run cookie sessions,
 // RequestID tags requests and error bodies.
 //

@@ -16,9 +16,8 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	skipper        func(*gin.Context) bool
-	errorHandler   func(*gin.Context, error)
-	requestContext bool
+	skipper      func(*gin.Context) bool
+	errorHandler func(*gin.Context, error)
 }
 
 // WithSkipper lets requests for which skip returns true pass without authentication.
@@ -34,17 +33,6 @@ func WithErrorHandler(h func(*gin.Context, error)) Option {
 	return optionFunc(func(c *config) { c.errorHandler = h })
 }
 
-// WithRequestContext also stores the Principal in c.Request's context, for code that reads
-// it with authframe.PrincipalFromContext(c.Request.Context()): a service layer handed the
-// request context, a net/http handler mounted with gin.WrapH, or *gin.Context itself as a
-// context.Context when the engine sets ContextWithFallback. It costs a copy of the
-// *http.Request carrying the context value (one allocation per request, see
-// authframe.RequestWithPrincipal), which is why it is off by default: PrincipalFrom needs
-// only c.Keys.
-func WithRequestContext() Option {
-	return optionFunc(func(c *config) { c.requestContext = true })
-}
-
 func newConfig(opts []Option) config {
 	c := config{errorHandler: WriteError}
 	for _, o := range opts {
@@ -57,12 +45,6 @@ func newConfig(opts []Option) config {
 	}
 	return c
 }
-
-// keysKey keys this package's values in c.Keys. An unexported type cannot collide with
-// anybody's string keys, and a small constant converts to interface{} without allocating.
-type keysKey uint8
-
-const principalKey keysKey = 0
 
 // request is the authframe.Request view of a *gin.Context. Being a single pointer, it
 // converts to the interface without allocating, and it copies nothing.
@@ -94,9 +76,17 @@ func (q request) RemoteAddr() string { return q.c.Request.RemoteAddr }
 func Request(c *gin.Context) authframe.Request { return request{c} }
 
 // Middleware authenticates every request with guard (bearer token or session cookie, with
-// the CSRF check on unsafe cookie requests) and stores the Principal in c.Keys, read back
-// with PrincipalFrom; failures are answered with the contract's JSON error and abort the
-// chain. The Guard gets c.Request.Context(), so RequestID's id reaches its audit events.
+// the CSRF check on unsafe cookie requests) and stores the Principal in c.Request's
+// context, read back with PrincipalFrom; failures are answered with the contract's JSON
+// error and abort the chain. The Guard gets c.Request.Context(), so RequestID's id reaches
+// its audit events.
+//
+// The request context, rather than c.Keys, is where every reader finds the Principal: a
+// service layer handed c.Request.Context() (authframe.PrincipalFromContext), a net/http
+// handler mounted with gin.WrapH, a goroutine given c.Copy(), and *gin.Context itself as
+// a context.Context when the engine sets ContextWithFallback. It costs one allocation per
+// authenticated request (authframe.RequestWithPrincipal); gin's c.Keys would cost two
+// whenever no earlier middleware has made the map.
 func Middleware(guard *authframe.Guard, opts ...Option) gin.HandlerFunc {
 	cfg := newConfig(opts)
 	return func(c *gin.Context) {
@@ -110,7 +100,7 @@ func Middleware(guard *authframe.Guard, opts ...Option) gin.HandlerFunc {
 			c.Abort()
 			return
 		}
-		cfg.attach(c, p)
+		attach(c, p)
 		c.Next()
 	}
 }
@@ -125,17 +115,14 @@ func Optional(guard *authframe.Guard, opts ...Option) gin.HandlerFunc {
 			return
 		}
 		if p, err := guard.Authenticate(c.Request.Context(), request{c}); err == nil {
-			cfg.attach(c, p)
+			attach(c, p)
 		}
 		c.Next()
 	}
 }
 
-func (cfg *config) attach(c *gin.Context, p *authframe.Principal) {
-	c.Set(principalKey, p)
-	if cfg.requestContext {
-		c.Request = authframe.RequestWithPrincipal(c.Request, p)
-	}
+func attach(c *gin.Context, p *authframe.Principal) {
+	c.Request = authframe.RequestWithPrincipal(c.Request, p)
 }
 
 // Require lets a request through only when its Principal meets every requirement: a role
@@ -161,15 +148,11 @@ func require(check func(*authframe.Principal, ...string) error, reqs []string) g
 	}
 }
 
-// PrincipalFrom returns the Principal that Middleware or Optional stored for c, or, failing
-// that, one in c.Request's context (put there by authhttp.Middleware wrapped around the
-// engine, for instance). The Principal may be shared with other requests presenting the
+// PrincipalFrom returns the Principal in c.Request's context: the one Middleware or
+// Optional stored, or one put there before the engine (by authhttp.Middleware wrapped
+// around it, for instance). The Principal may be shared with other requests presenting the
 // same token: treat it as read-only.
 func PrincipalFrom(c *gin.Context) (*authframe.Principal, bool) {
-	if v, ok := c.Get(principalKey); ok {
-		p, _ := v.(*authframe.Principal)
-		return p, p != nil
-	}
 	if c.Request == nil {
 		return nil, false
 	}

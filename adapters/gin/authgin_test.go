@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -409,29 +410,71 @@ func (o *recordingObserver) last() string {
 	return o.ids[len(o.ids)-1]
 }
 
+// Every reader that holds only the request finds the Principal: a service layer handed
+// c.Request.Context(), a goroutine given c.Copy(), a net/http handler behind gin.WrapH, and
+// *gin.Context itself as a context.Context on an engine with ContextWithFallback.
 func TestPrincipalInRequestContext(t *testing.T) {
 	g := newGuard(t)
 	tok := tokenFor(t, g, "dave")
-	fromCtx := func(c *gin.Context) {
-		p, ok := authframe.PrincipalFromContext(c.Request.Context())
-		if !ok {
-			c.String(http.StatusOK, "none")
-			return
+	name := func(ctx context.Context) string {
+		if p, ok := authframe.PrincipalFromContext(ctx); ok {
+			return p.Username
 		}
-		c.String(http.StatusOK, p.Username)
+		return "none"
 	}
 	r := gin.New()
-	r.GET("/keys-only", authgin.Middleware(g), fromCtx)
-	r.GET("/with-context", authgin.Middleware(g, authgin.WithRequestContext()), fromCtx)
-	r.GET("/optional-with-context", authgin.Optional(g, authgin.WithRequestContext()), fromCtx)
-	for path, want := range map[string]string{"/keys-only": "none", "/with-context": "dave", "/optional-with-context": "dave"} {
+	r.ContextWithFallback = true
+	r.GET("/service", authgin.Middleware(g), func(c *gin.Context) {
+		c.String(http.StatusOK, name(c.Request.Context()))
+	})
+	r.GET("/optional", authgin.Optional(g), func(c *gin.Context) {
+		c.String(http.StatusOK, name(c.Request.Context()))
+	})
+	r.GET("/copy", authgin.Middleware(g), func(c *gin.Context) {
+		cp := c.Copy()
+		done := make(chan string)
+		go func() { done <- name(cp.Request.Context()) }()
+		c.String(http.StatusOK, <-done)
+	})
+	r.GET("/wrap", authgin.Middleware(g), gin.WrapH(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		_, _ = io.WriteString(w, name(req.Context()))
+	})))
+	r.GET("/fallback", authgin.Middleware(g), func(c *gin.Context) {
+		c.String(http.StatusOK, name(c))
+	})
+	for _, path := range []string{"/service", "/optional", "/copy", "/wrap", "/fallback"} {
 		req := httptest.NewRequest("GET", path, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		rec := httptest.NewRecorder()
 		r.ServeHTTP(rec, req)
-		if rec.Body.String() != want {
-			t.Fatalf("%s: %q, want %q", path, rec.Body, want)
+		if rec.Code != http.StatusOK || rec.Body.String() != "dave" {
+			t.Fatalf("%s: %d %q, want dave", path, rec.Code, rec.Body)
 		}
+	}
+	// Anonymous through Optional: nothing is attached, and PrincipalFrom says so.
+	req := httptest.NewRequest("GET", "/optional", nil)
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, req)
+	if rec.Body.String() != "none" {
+		t.Fatalf("anonymous: %q", rec.Body)
+	}
+}
+
+// The handler's c.Request carries the Principal; the caller's request is never changed.
+func TestMiddlewareLeavesTheCallersRequestAlone(t *testing.T) {
+	g := newGuard(t)
+	tok := tokenFor(t, g, "dave")
+	r := gin.New()
+	r.GET("/", authgin.Middleware(g), whoami)
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, req)
+	if rec.Body.String() != "dave" {
+		t.Fatalf("%d %q", rec.Code, rec.Body)
+	}
+	if _, ok := authframe.PrincipalFromContext(req.Context()); ok {
+		t.Fatal("the caller's request context was changed")
 	}
 }
 

@@ -5,7 +5,8 @@
 //	r.GET("/admin", authgin.Require("admin"), h) // optional authorization
 //
 // Middleware authenticates (bearer token or session cookie, with CSRF on unsafe cookie
-// requests) and stores the Principal in c.Keys, read back with PrincipalFrom; Require and
+// requests) and stores the Principal in c.Request's context, read back with PrincipalFrom
+// (or authframe.PrincipalFromContext in a service layer handed that context); Require and
 // RequireAny check roles and permissions; Login and Logout run cookie sessions. Failures
 // are answered with the same JSON bytes and WWW-Authenticate challenge as every other
 // authframe adapter, and abort the chain. All decisions are the Guard's: this package only
