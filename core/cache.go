@@ -4,10 +4,11 @@ import (
 	"context"
 	"hash/maphash"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // Cache is a shared validation cache tier behind the in-process LRU (for example the Redis
@@ -30,13 +31,26 @@ type RevocationPublisher interface {
 
 // cacheEntry is a verified token. p is shared by every hit and never mutated.
 type cacheEntry struct {
+	// tok is the whole token, this entry's own copy: a lookup hits only when the token
+	// presented equals it byte for byte.
+	tok string
 	p   *Principal
 	exp time.Time
 	// gen is the revocation generation this entry was last checked against.
 	gen atomic.Uint64
 }
 
-// lruCache shards golang-lru caches so that hits on many cores do not queue on one lock.
+// lruCache shards golang-lru's LRU so that hits on many cores do not queue on one lock.
+// Each shard is a simplelru.LRU behind a plain mutex of its own, on a cache line of its
+// own: lru.Cache would take a sync.RWMutex's write lock for every Get (a hit moves the
+// entry to the front), which costs twice a mutex's atomic operations for nothing here.
+//
+// Each shard is indexed by a seeded 64-bit hash of the token's tail (its signature, see
+// hash), computed once per lookup, and an entry answers only the token it holds in full
+// (cacheEntry.tok): the index only says where to look, never what matches, so two tokens
+// with the same hash can evict each other's entry but never read it. Keying the LRU by the
+// token itself would hash all of it (500 bytes and more for RS256) on every request, on
+// top of the comparison that has to read it anyway.
 //
 // A shard with room takes every verified token. A full shard admits a token only on its
 // second miss while a small doorkeeper still remembers the first (the admission policy of
@@ -45,12 +59,18 @@ type cacheEntry struct {
 // eviction on every request.
 type lruCache struct {
 	seed   maphash.Seed
-	shards []*lru.Cache[string, *cacheEntry]
+	shards []lruShard
 	mask   uint64
 	per    int
 
 	door     []atomic.Uint64 // hashes of tokens missed once while their shard was full
 	doorMask uint64
+}
+
+type lruShard struct {
+	mu  sync.Mutex
+	lru *simplelru.LRU[uint64, *cacheEntry]
+	_   [64 - 8 - 8]byte // a cache line per shard: no false sharing between cores
 }
 
 func newLRUCache(size int) *lruCache {
@@ -66,10 +86,10 @@ func newLRUCache(size int) *lruCache {
 	for d < size && d < 1<<20 {
 		d <<= 1
 	}
-	c := &lruCache{seed: maphash.MakeSeed(), mask: uint64(n - 1), per: per, door: make([]atomic.Uint64, d), doorMask: uint64(d - 1)}
-	for i := 0; i < n; i++ {
-		l, _ := lru.New[string, *cacheEntry](per) // only fails for size <= 0
-		c.shards = append(c.shards, l)
+	c := &lruCache{seed: maphash.MakeSeed(), shards: make([]lruShard, n), mask: uint64(n - 1), per: per,
+		door: make([]atomic.Uint64, d), doorMask: uint64(d - 1)}
+	for i := range c.shards {
+		c.shards[i].lru, _ = simplelru.NewLRU[uint64, *cacheEntry](per, nil) // only fails for size <= 0
 	}
 	return c
 }
@@ -87,18 +107,30 @@ func (c *lruCache) hash(tok string) uint64 {
 const shardBytes = 16
 
 func (c *lruCache) get(tok string) (*cacheEntry, bool) {
-	return c.shards[c.hash(tok)&c.mask].Get(tok)
+	h := c.hash(tok)
+	s := &c.shards[h&c.mask]
+	s.mu.Lock()
+	e, ok := s.lru.Get(h)
+	s.mu.Unlock()
+	if !ok || e.tok != tok {
+		return nil, false
+	}
+	return e, true
 }
 
-// add caches e under tok, subject to admission (see lruCache). It keeps its own copy of
-// tok: the caller's string may be a view of a request buffer.
+// add caches e for tok, subject to admission (see lruCache), replacing whatever entry had
+// the same hash. The entry keeps its own copy of tok: the caller's string may be a view of
+// a request buffer.
 func (c *lruCache) add(tok string, e *cacheEntry) {
 	h := c.hash(tok)
-	s := c.shards[h&c.mask]
-	if s.Len() >= c.per && !c.admit(h) {
+	e.tok = strings.Clone(tok)
+	s := &c.shards[h&c.mask]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lru.Len() >= c.per && !s.lru.Contains(h) && !c.admit(h) {
 		return
 	}
-	s.Add(strings.Clone(tok), e)
+	s.lru.Add(h, e)
 }
 
 // admit records a miss of a full shard and reports whether it is the token's second.
@@ -113,19 +145,34 @@ func (c *lruCache) admit(h uint64) bool {
 	return false
 }
 
-func (c *lruCache) remove(tok string) { c.shards[c.hash(tok)&c.mask].Remove(tok) }
+// remove drops tok's entry (not another token's with the same hash).
+func (c *lruCache) remove(tok string) {
+	h := c.hash(tok)
+	s := &c.shards[h&c.mask]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.lru.Peek(h); ok && e.tok == tok {
+		s.lru.Remove(h)
+	}
+}
 
 // purge drops everything, for instance after revocations may have been missed.
 func (c *lruCache) purge() {
-	for _, s := range c.shards {
-		s.Purge()
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		s.lru.Purge()
+		s.mu.Unlock()
 	}
 }
 
 func (c *lruCache) len() int {
 	n := 0
-	for _, s := range c.shards {
-		n += s.Len()
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		n += s.lru.Len()
+		s.mu.Unlock()
 	}
 	return n
 }
