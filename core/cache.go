@@ -121,16 +121,21 @@ func (c *lruCache) get(tok string) (*cacheEntry, bool) {
 // add caches e for tok, subject to admission (see lruCache), replacing whatever entry had
 // the same hash. The entry keeps its own copy of tok: the caller's string may be a view of
 // a request buffer.
+//
+// A token refused admission costs no copy; one admitted is copied outside the shard's lock.
 func (c *lruCache) add(tok string, e *cacheEntry) {
 	h := c.hash(tok)
-	e.tok = strings.Clone(tok)
 	s := &c.shards[h&c.mask]
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lru.Len() >= c.per && !s.lru.Contains(h) && !c.admit(h) {
+	admitted := s.lru.Len() < c.per || s.lru.Contains(h) || c.admit(h)
+	s.mu.Unlock()
+	if !admitted {
 		return
 	}
+	e.tok = strings.Clone(tok)
+	s.mu.Lock()
 	s.lru.Add(h, e)
+	s.mu.Unlock()
 }
 
 // admit records a miss of a full shard and reports whether it is the token's second.
