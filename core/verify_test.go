@@ -455,3 +455,34 @@ func TestJWKSRotation(t *testing.T) {
 		t.Fatal("a token of a key rotated out of the JWKS still passes")
 	}
 }
+
+// The validation cache finds entries by the token's tail (its signature), so a forgery
+// that keeps a cached token's signature and changes anything before it lands on that
+// token's entry: it must still be refused, and must not disturb the entry.
+func TestCachedTokensSignatureDoesNotCarryForgeries(t *testing.T) {
+	g := newVerifier(t, authframe.WithHMACSecret("", hmacSecret))
+	ctx := context.Background()
+	valid := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(nil), nil)
+	if _, err := g.VerifyToken(ctx, valid); err != nil {
+		t.Fatal(err)
+	}
+	dot := strings.LastIndexByte(valid, '.')
+	header, sig := valid[:strings.IndexByte(valid, '.')], valid[dot:]
+	forgeries := []string{
+		header + "." + b64(`{"sub":"admin","roles":["admin"],"iss":"`+testIss+`","aud":"`+testAud+`","exp":9999999999}`) + sig,
+		"x" + valid[1:],
+		valid[:dot-1] + "A" + sig,
+		b64(`{"alg":"none"}`) + valid[strings.IndexByte(valid, '.'):],
+		sig[1:],
+	}
+	for i := 0; i < 3; i++ { // before and after the genuine token is used again
+		for _, f := range forgeries {
+			if p, err := g.VerifyToken(ctx, f); err == nil {
+				t.Fatalf("forgery %q accepted as %+v", f, p)
+			}
+		}
+		if p, err := g.VerifyToken(ctx, valid); err != nil || p.UserID != "user-1" {
+			t.Fatalf("genuine token: %v %+v", err, p)
+		}
+	}
+}
