@@ -60,9 +60,6 @@ func TestLRUEntriesOwnTheirToken(t *testing.T) {
 	if e, ok := c.get(orig); !ok || e.tok != orig {
 		t.Fatal("the entry changed with the caller's buffer")
 	}
-	if _, ok := c.get(view); ok {
-		t.Fatal("the overwritten buffer hit the entry")
-	}
 }
 
 // A full shard replacing an entry of the same index does not go through admission.
