@@ -250,7 +250,7 @@ func TestAuditLogNeverHoldsSecrets(t *testing.T) {
 		authframe.WithHMACSecret("", auditSecret),
 		authframe.WithIssuer("https://audit.example"),
 		authframe.WithAudience("audit-aud"),
-		authframe.WithArgon2Params(auditArgon),
+		authframe.WithInsecureArgon2Params(auditArgon),
 		authframe.WithLoginRateLimit(4, time.Minute),
 		authframe.WithObserver(obs),
 	)
@@ -412,7 +412,9 @@ func ExampleNewAuditLogger() {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: noTime}))
 	guard, err := authframe.New(
 		authframe.WithHMACSecret("", []byte("an example secret of 32 bytes or more")),
-		authframe.WithArgon2Params(authframe.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}),
+		authframe.WithIssuer("https://auth.example"),
+		authframe.WithAudience("api.example"),
+		authframe.WithInsecureArgon2Params(authframe.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}),
 		authframe.WithObserver(authframe.NewAuditLogger(logger)),
 	)
 	if err != nil {

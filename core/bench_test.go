@@ -190,7 +190,7 @@ func BenchmarkLifecycle(b *testing.B) {
 }
 
 func BenchmarkSessionAuthenticate(b *testing.B) {
-	g, err := authframe.New(authframe.WithHMACSecret("", hmacSecret), authframe.WithIssuer(testIss), authframe.WithArgon2Params(fastArgon))
+	g, err := authframe.New(authframe.WithHMACSecret("", hmacSecret), authframe.WithIssuer(testIss), authframe.WithInsecureArgon2Params(fastArgon))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,14 +3,12 @@ module github.com/authframe/authframe/core
 go 1.26.0
 
 require (
+	github.com/MicahParks/jwkset v0.11.4
 	github.com/MicahParks/keyfunc/v3 v3.9.1
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/hashicorp/golang-lru/v2 v2.0.7
 	golang.org/x/crypto v0.58.0
+	golang.org/x/time v0.15.0
 )
 
-require (
-	github.com/MicahParks/jwkset v0.11.4 // indirect
-	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/time v0.15.0 // indirect
-)
+require golang.org/x/sys v0.49.0 // indirect

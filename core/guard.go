@@ -20,7 +20,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/authframe/authframe/core/memstore"
@@ -44,9 +43,7 @@ type Guard struct {
 	byAlg  map[string]*key
 	jwks   []byte
 
-	remote          keyfunc.Keyfunc
-	remoteIssuers   []string
-	remoteAudiences []string
+	remotes []*remoteSource
 
 	cache       *lruCache
 	l2          Cache
@@ -86,8 +83,18 @@ func New(opts ...Option) (*Guard, error) {
 	if len(cfg.errs) > 0 {
 		return nil, errors.Join(cfg.errs...)
 	}
-	if len(cfg.keys) == 0 && cfg.oidcIssuer == "" && len(cfg.jwksURLs) == 0 {
-		return nil, errors.New("authframe: no key configured: use WithKeyPEM, WithKeyFile, WithHMACSecret, WithJWKSURL or WithOIDC")
+	if len(cfg.keys) == 0 && len(cfg.remotes) == 0 {
+		return nil, errors.New("authframe: no key configured: use WithKeyPEM, WithKeyFile, WithHMACSecret, WithRemote or WithOIDC")
+	}
+	if len(cfg.keys) > 0 {
+		// Without both checks a token signed by the same key for another service (or by
+		// another service holding the key) would be accepted here.
+		if cfg.checkIssuer && len(cfg.issuers) == 0 {
+			return nil, errors.New("authframe: no issuer: set WithIssuer, or WithoutIssuerCheck to accept tokens of any issuer signed by the keys")
+		}
+		if cfg.checkAudience && len(cfg.audiences) == 0 {
+			return nil, errors.New("authframe: no audience: set WithAudience, or WithoutAudienceCheck to accept tokens meant for any audience signed by the keys")
+		}
 	}
 	if strings.HasPrefix(cfg.cookie.Name, "__Host-") && (!cfg.cookie.Secure || cfg.cookie.Path != "/" || cfg.cookie.Domain != "") {
 		return nil, errors.New("authframe: WithSessionCookie: a __Host- cookie needs Secure, Path=/ and no Domain")
@@ -95,7 +102,7 @@ func New(opts ...Option) (*Guard, error) {
 	if cfg.cookie.Name == "" {
 		return nil, errors.New("authframe: WithSessionCookie: empty cookie name")
 	}
-	g := &Guard{cfg: cfg, byKid: map[string]*key{}, byAlg: map[string]*key{}, revs: &revocationSet{}, obs: cfg.observer, log: cfg.logger}
+	g := &Guard{cfg: cfg, byKid: map[string]*key{}, byAlg: map[string]*key{}, revs: &revocationSet{limit: maxRevocations}, obs: cfg.observer, log: cfg.logger}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -115,8 +122,8 @@ func New(opts ...Option) (*Guard, error) {
 			g.byAlg[k.alg] = k
 		}
 	}
-	if cfg.oidcIssuer != "" || len(cfg.jwksURLs) > 0 {
-		if err := g.setupRemote(); err != nil {
+	if len(cfg.remotes) > 0 {
+		if err := g.setupRemotes(); err != nil {
 			g.cancel()
 			return nil, err
 		}
@@ -135,6 +142,9 @@ func New(opts ...Option) (*Guard, error) {
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(cfg.leeway),
 		jwt.WithTimeFunc(cfg.now),
+		// One spelling per token (RFC 7515 base64url without padding or stray bits): a
+		// token re-spelled is refused, not verified again and cached as another entry.
+		jwt.WithStrictDecoding(),
 	)
 	g.jwks = jwksJSON(cfg.keys)
 	g.fingerprint = g.configFingerprint(algs)
@@ -173,7 +183,7 @@ func New(opts ...Option) (*Guard, error) {
 		}
 	}
 	if err := g.loadRevocations(); err != nil {
-		g.log.Warn("authframe: could not load revocations at start", "error", err)
+		g.log.Warn("authframe: could not load revocations at start", "error", scrubDependencyError(err.Error()))
 	}
 	g.startFeeds()
 	g.wg.Add(1)
@@ -213,78 +223,6 @@ func (g *Guard) Issuer() string {
 	return ""
 }
 
-func (g *Guard) setupRemote() error {
-	client := g.cfg.httpClient
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	urls := append([]string(nil), g.cfg.jwksURLs...)
-	if len(urls) > 0 {
-		g.remoteIssuers = append(g.remoteIssuers, g.cfg.issuers...)
-	}
-	if g.cfg.oidcIssuer != "" {
-		u, err := discoverJWKS(g.ctx, client, g.cfg.oidcIssuer)
-		if err != nil {
-			return fmt.Errorf("authframe: WithOIDC: %w", err)
-		}
-		urls = append(urls, u)
-		g.remoteIssuers = append(g.remoteIssuers, g.cfg.oidcIssuer)
-	}
-	g.remoteAudiences = g.cfg.oidcAudiences
-	if len(g.remoteAudiences) == 0 {
-		g.remoteAudiences = g.cfg.audiences
-	}
-	noErr := false
-	kf, err := keyfunc.NewDefaultOverrideCtx(g.ctx, urls, keyfunc.Override{
-		Client:                    client,
-		HTTPTimeout:               10 * time.Second,
-		RefreshInterval:           g.cfg.jwksRefresh,
-		NoErrorReturnFirstHTTPReq: &noErr,
-		RefreshErrorHandlerFunc: func(u string) func(ctx context.Context, err error) {
-			return func(ctx context.Context, err error) {
-				g.log.Warn("authframe: JWKS refresh failed", "url", u, "error", err)
-			}
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("authframe: remote JWKS: %w", err)
-	}
-	g.remote = kf
-	return nil
-}
-
-// discoverJWKS reads jwks_uri from the provider's discovery document and checks that the
-// document names the same issuer (OpenID Connect Discovery §4.3).
-func discoverJWKS(ctx context.Context, client *http.Client, issuer string) (string, error) {
-	u := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("discovery: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("discovery: %s answered %d", u, resp.StatusCode)
-	}
-	var doc struct {
-		Issuer  string `json:"issuer"`
-		JWKSURI string `json:"jwks_uri"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&doc); err != nil {
-		return "", fmt.Errorf("discovery: %w", err)
-	}
-	if doc.Issuer != issuer {
-		return "", fmt.Errorf("discovery: document names issuer %q, not %q", doc.Issuer, issuer)
-	}
-	if doc.JWKSURI == "" {
-		return "", errors.New("discovery: no jwks_uri")
-	}
-	return doc.JWKSURI, nil
-}
-
 // configFingerprint binds shared-cache keys to everything that decides whether a token
 // passes, so an entry made under one configuration never answers another.
 func (g *Guard) configFingerprint(algs []string) []byte {
@@ -312,10 +250,17 @@ func (g *Guard) configFingerprint(algs []string) []byte {
 	w(g.cfg.issuers...)
 	w("aud")
 	w(g.cfg.audiences...)
-	w("remote", g.cfg.oidcIssuer)
-	w(g.remoteAudiences...)
-	w(g.cfg.jwksURLs...)
-	w("typ", g.cfg.typ, fmt.Sprint(g.cfg.leeway))
+	for _, r := range g.remotes {
+		w("remote", r.issuer)
+		w(r.audiences...)
+		w("types")
+		w(r.types...)
+		w("perms")
+		w(r.permClaim...)
+	}
+	w("typ")
+	w(g.cfg.types...)
+	w("checks", fmt.Sprint(g.cfg.checkIssuer, g.cfg.checkAudience, g.cfg.leeway))
 	return h.Sum(nil)
 }
 
@@ -559,7 +504,10 @@ func (g *Guard) loadRevocations() error {
 		return err
 	}
 	for _, r := range rs {
-		g.revs.add(r)
+		if !g.revs.add(r, true) {
+			g.depError(ctx, "revocation_set", "full", errRevocationsFull)
+			break
+		}
 	}
 	return nil
 }
@@ -592,7 +540,7 @@ func (g *Guard) startFeeds() {
 			continue
 		}
 		seen[src] = true
-		w := &feedWatcher{set: g.revs, g: g, name: fmt.Sprintf("%T", src), first: make(chan struct{})}
+		w := &feedWatcher{set: g.revs, g: g, name: fmt.Sprintf("%T", src), first: make(chan struct{}), authenticated: src == any(g.l2) && src != any(g.store)}
 		// Unsynced until the feed says otherwise.
 		g.revs.unsynced.Add(1)
 		firsts = append(firsts, w.first)
@@ -606,7 +554,7 @@ func (g *Guard) startFeeds() {
 					return
 				}
 				if err != nil {
-					g.log.Warn("authframe: revocation feed stopped", "feed", w.name, "error", err)
+					g.log.Warn("authframe: revocation feed stopped", "feed", w.name, "error", scrubDependencyError(err.Error()))
 				}
 				select {
 				case <-g.ctx.Done():
@@ -627,7 +575,14 @@ func (g *Guard) sweepLoop() {
 		case <-g.ctx.Done():
 			return
 		case <-t.C:
+			wasFull := g.revs.full.Load()
 			g.revs.sweep(g.cfg.now(), g.revocationHorizon())
+			if wasFull && !g.revs.full.Load() {
+				// Revocations refused while the set was full are read back from the store.
+				if err := g.loadRevocations(); err != nil {
+					g.depError(g.ctx, "store", "load_revocations", err)
+				}
+			}
 		}
 	}
 }

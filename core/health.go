@@ -59,9 +59,9 @@ func (g *Guard) Health(ctx context.Context) HealthReport {
 		}
 		add("cache", err, g.l2)
 	}
-	if g.remote != nil {
+	for _, src := range g.remotes {
 		err := check(func(c context.Context) error {
-			keys, err := g.remote.Storage().KeyReadAll(c)
+			keys, err := src.keys.Storage().KeyReadAll(c)
 			if err == nil && len(keys) == 0 {
 				err = errors.New("no keys")
 			}

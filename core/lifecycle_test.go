@@ -38,7 +38,7 @@ func newIssuer(t testing.TB, opts ...authframe.Option) *authframe.Guard {
 	t.Helper()
 	base := []authframe.Option{
 		authframe.WithHMACSecret("", hmacSecret), authframe.WithIssuer(testIss), authframe.WithAudience(testAud),
-		authframe.WithArgon2Params(fastArgon),
+		authframe.WithInsecureArgon2Params(fastArgon),
 		authframe.WithRolePermissions("admin", "*:*"),
 		authframe.WithRolePermissions("reader", "read:*"),
 	}
@@ -142,7 +142,7 @@ func TestPasswordHashIsPHCAndUpgradedOnLogin(t *testing.T) {
 	ms := memstore.New()
 	defer ms.Close()
 	weak := authframe.Argon2Params{Memory: 32, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-	g1 := newIssuer(t, authframe.WithStore(ms), authframe.WithArgon2Params(weak))
+	g1 := newIssuer(t, authframe.WithStore(ms), authframe.WithInsecureArgon2Params(weak))
 	u, err := g1.Register(context.Background(), "dave", "password123")
 	if err != nil {
 		t.Fatal(err)

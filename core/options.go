@@ -29,27 +29,29 @@ type config struct {
 	keys   []*key
 	signer *key
 
-	issuers    []string
-	audiences  []string
-	leeway     time.Duration
-	maxLen     int
-	typ        string
-	cookieTok  string
-	queryTok   string
-	cacheSize  int
-	cacheOff   bool
-	store      store.Store
-	ownsStore  bool
-	l2         Cache
-	l2Key      []byte
-	accessTTL  time.Duration
-	refreshTTL time.Duration
+	issuers   []string
+	audiences []string
+	leeway    time.Duration
+	maxLen    int
+	types     []string
+	// checkIssuer and checkAudience are on unless WithoutIssuerCheck or
+	// WithoutAudienceCheck turn them off.
+	checkIssuer   bool
+	checkAudience bool
+	cookieTok     string
+	queryTok      string
+	cacheSize     int
+	cacheOff      bool
+	store         store.Store
+	ownsStore     bool
+	l2            Cache
+	l2Key         []byte
+	accessTTL     time.Duration
+	refreshTTL    time.Duration
 
-	oidcIssuer    string
-	oidcAudiences []string
-	jwksURLs      []string
-	httpClient    *http.Client
-	jwksRefresh   time.Duration
+	remotes     []RemoteIssuer
+	httpClient  *http.Client
+	jwksRefresh time.Duration
 
 	sessionIdle     time.Duration
 	sessionAbsolute time.Duration
@@ -75,6 +77,9 @@ func defaultConfig() config {
 	return config{
 		leeway:          10 * time.Second,
 		maxLen:          8 << 10,
+		types:           []string{"at+jwt"},
+		checkIssuer:     true,
+		checkAudience:   true,
 		cacheSize:       100_000,
 		accessTTL:       15 * time.Minute,
 		refreshTTL:      720 * time.Hour,
@@ -221,10 +226,33 @@ func WithMaxTokenSize(n int) Option {
 	})
 }
 
-// WithRequiredType requires the typ header, for example "at+jwt" (RFC 9068). The
-// comparison ignores case and an "application/" prefix.
-func WithRequiredType(typ string) Option {
-	return optionFunc(func(c *config) { c.typ = typ })
+// WithTokenTypes sets the typ headers accepted on tokens of local keys (default: only
+// "at+jwt", RFC 9068, which the Guard puts on the tokens it issues). Requiring it keeps
+// other JWTs signed with the same key (an e-mail link token, an ID token) from passing as
+// access tokens (RFC 8725 §3.11). "" in the list accepts a token without typ. Remote
+// issuers have their own list (RemoteIssuer.Types).
+func WithTokenTypes(types ...string) Option {
+	return optionFunc(func(c *config) {
+		if len(types) == 0 {
+			optErr(c, "WithTokenTypes", fmt.Errorf("no type given"))
+			return
+		}
+		c.types = append([]string(nil), types...)
+	})
+}
+
+// WithoutIssuerCheck accepts tokens of local keys whatever their iss. New otherwise
+// refuses a Guard with local keys and no WithIssuer: a token that another service signed
+// with a shared key would pass here.
+func WithoutIssuerCheck() Option {
+	return optionFunc(func(c *config) { c.checkIssuer = false })
+}
+
+// WithoutAudienceCheck accepts tokens of local keys whatever their aud. New otherwise
+// refuses a Guard with local keys and no WithAudience: a token the same issuer made for
+// another service would pass here.
+func WithoutAudienceCheck() Option {
+	return optionFunc(func(c *config) { c.checkAudience = false })
 }
 
 // WithTokenCookie also reads bearer tokens from the named cookie when no Authorization
@@ -297,25 +325,6 @@ func WithTokenTTL(access, refresh time.Duration) Option {
 		}
 		c.accessTTL, c.refreshTTL = access, refresh
 	})
-}
-
-// WithOIDC also accepts access tokens from an OpenID provider: its JWKS is found by
-// discovery at <issuer>/.well-known/openid-configuration and refreshed in the background
-// and on an unknown kid (rate-limited). audience defaults to the Guard's audiences.
-func WithOIDC(issuer string, audience ...string) Option {
-	return optionFunc(func(c *config) {
-		if issuer == "" {
-			optErr(c, "WithOIDC", fmt.Errorf("empty issuer"))
-			return
-		}
-		c.oidcIssuer, c.oidcAudiences = issuer, audience
-	})
-}
-
-// WithJWKSURL trusts the keys of a remote JWKS for tokens of the Guard's issuers, refreshed
-// in the background and on an unknown kid.
-func WithJWKSURL(url string) Option {
-	return optionFunc(func(c *config) { c.jwksURLs = append(c.jwksURLs, url) })
 }
 
 // WithHTTPClient sets the client used for discovery and JWKS fetches.
@@ -442,11 +451,25 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithArgon2Params sets the password hashing parameters (default DefaultArgon2Params).
-// Hashes made with other parameters are upgraded at the next successful login.
+// Parameters below OWASP's minimum for argon2id are refused. Stored hashes weaker than p
+// are upgraded at the next successful login; stronger ones are kept.
 func WithArgon2Params(p Argon2Params) Option {
 	return optionFunc(func(c *config) {
-		if err := p.validate(); err != nil {
+		if err := p.validateStrength(); err != nil {
 			optErr(c, "WithArgon2Params", err)
+			return
+		}
+		c.argon = p
+	})
+}
+
+// WithInsecureArgon2Params sets password hashing parameters without the strength floor of
+// WithArgon2Params: hashes made with them are cheap to guess if the store leaks. Only for
+// tests, where hashing time matters and the passwords are not real.
+func WithInsecureArgon2Params(p Argon2Params) Option {
+	return optionFunc(func(c *config) {
+		if err := p.validate(); err != nil {
+			optErr(c, "WithInsecureArgon2Params", err)
 			return
 		}
 		c.argon = p

@@ -27,11 +27,30 @@ type Argon2Params struct {
 // a 32-byte key.
 var DefaultArgon2Params = Argon2Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 
+// validate refuses parameters that could not produce a hash at all.
 func (p Argon2Params) validate() error {
 	if p.Memory < 8*uint32(p.Parallelism) || p.Iterations < 1 || p.Parallelism < 1 || p.SaltLength < 8 || p.KeyLength < 16 {
 		return fmt.Errorf("argon2id parameters %+v are below the minimum", p)
 	}
 	return nil
+}
+
+// validateStrength refuses parameters weaker than OWASP's floor for argon2id (Password
+// Storage Cheat Sheet): at least 7 MiB of memory, and memory × iterations at least that of
+// its weakest listed configuration (7 MiB × 5), with a 16-byte salt and key.
+func (p Argon2Params) validateStrength() error {
+	if err := p.validate(); err != nil {
+		return err
+	}
+	if p.Memory < 7*1024 || uint64(p.Memory)*uint64(p.Iterations) < 35*1024 || p.SaltLength < 16 || p.KeyLength < 16 {
+		return fmt.Errorf("argon2id parameters m=%d KiB, t=%d are below OWASP's minimum (for example m=19456, t=2)", p.Memory, p.Iterations)
+	}
+	return nil
+}
+
+// atLeast reports whether hashes made with p are at least as costly to guess as with q.
+func (p Argon2Params) atLeast(q Argon2Params) bool {
+	return p.Memory >= q.Memory && p.Iterations >= q.Iterations && p.SaltLength >= q.SaltLength && p.KeyLength >= q.KeyLength
 }
 
 func hashPasswordWith(p Argon2Params, password string) string {
@@ -71,7 +90,8 @@ func parsePHC(s string) (Argon2Params, []byte, []byte, error) {
 }
 
 // verifyPassword checks password against a PHC hash in constant time and reports whether
-// the hash should be upgraded to want.
+// the hash should be upgraded to want: only when it is weaker than want in some respect,
+// never down to weaker parameters.
 func verifyPassword(hash, password string, want Argon2Params) (ok, rehash bool) {
 	p, salt, sum, err := parsePHC(hash)
 	if err != nil {
@@ -81,7 +101,7 @@ func verifyPassword(hash, password string, want Argon2Params) (ok, rehash bool) 
 	if subtle.ConstantTimeCompare(got, sum) != 1 {
 		return false, false
 	}
-	return true, p != want
+	return true, !p.atLeast(want)
 }
 
 // HashPassword hashes password with the Guard's argon2id parameters, waiting for a hashing

@@ -1,6 +1,11 @@
 package authframe
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +23,11 @@ type revocationSet struct {
 	users    sync.Map // user id -> revokedAt (time.Time); tokens issued at or before are revoked
 	count    atomic.Int64
 
+	// limit caps the entries; 0 means no cap. full is set when a new revocation was
+	// refused for the cap and cleared by a sweep that makes room.
+	limit int64
+	full  atomic.Bool
+
 	// unsynced counts feeds that are currently disconnected or catching up.
 	unsynced atomic.Int32
 	onLost   func()
@@ -26,7 +36,10 @@ type revocationSet struct {
 	latest time.Time
 }
 
-func (s *revocationSet) add(r store.Revocation) {
+// add records r. An entry already present keeps the later of the two values, so a replayed
+// older revocation never shortens one (nor lowers a user's cutoff). It reports false, and
+// records nothing, when r is new and the set is full (see maxRevocations).
+func (s *revocationSet) add(r store.Revocation, capped bool) bool {
 	var m *sync.Map
 	var val time.Time
 	switch r.Kind {
@@ -37,10 +50,24 @@ func (s *revocationSet) add(r store.Revocation) {
 	case store.RevokeUser:
 		m, val = &s.users, r.At
 	default:
-		return
+		return true
 	}
-	if _, loaded := m.Swap(r.Key, val); !loaded {
-		s.count.Add(1)
+	for {
+		old, loaded := m.Load(r.Key)
+		if !loaded {
+			if capped && s.limit > 0 && s.count.Load() >= s.limit {
+				s.full.Store(true)
+				return false
+			}
+			if _, loaded = m.LoadOrStore(r.Key, val); !loaded {
+				s.count.Add(1)
+				break
+			}
+			continue
+		}
+		if !val.After(old.(time.Time)) || m.CompareAndSwap(r.Key, old, val) {
+			break
+		}
 	}
 	s.mu.Lock()
 	if r.At.After(s.latest) {
@@ -48,6 +75,7 @@ func (s *revocationSet) add(r store.Revocation) {
 	}
 	s.mu.Unlock()
 	s.gen.Add(1)
+	return true
 }
 
 // revoked reports whether p is covered by a revocation.
@@ -64,6 +92,11 @@ func (s *revocationSet) revoked(p *Principal) bool {
 		if _, ok := s.tokens.Load(p.TokenID); ok {
 			return true
 		}
+	}
+	// User revocations name local users: a remote issuer's subject that happens to
+	// share an id is someone else.
+	if !p.Local {
+		return false
 	}
 	if v, ok := s.users.Load(p.UserID); ok && !p.IssuedAt.After(v.(time.Time)) {
 		return true
@@ -85,13 +118,18 @@ func (s *revocationSet) check(e *cacheEntry) bool {
 	return false
 }
 
-// sweep forgets revocations whose tokens have all expired.
+// sweep forgets revocations whose tokens have all expired. An entry raised by add while
+// the sweep looks at it is kept: only the value seen expired is deleted.
 func (s *revocationSet) sweep(now time.Time, userKeep time.Duration) {
 	drop := func(m *sync.Map, expired func(time.Time) bool) {
 		m.Range(func(k, v any) bool {
 			if expired(v.(time.Time)) {
-				m.Delete(k)
-				s.count.Add(-1)
+				if sweepHook != nil {
+					sweepHook()
+				}
+				if m.CompareAndDelete(k, v) {
+					s.count.Add(-1)
+				}
 			}
 			return true
 		})
@@ -99,7 +137,20 @@ func (s *revocationSet) sweep(now time.Time, userKeep time.Duration) {
 	drop(&s.sessions, func(t time.Time) bool { return !now.Before(t) })
 	drop(&s.tokens, func(t time.Time) bool { return !now.Before(t) })
 	drop(&s.users, func(t time.Time) bool { return now.Sub(t) > userKeep })
+	if s.limit > 0 && s.count.Load() < s.limit {
+		s.full.Store(false)
+	}
 }
+
+// maxRevocations caps the revocation set against a flood: past it, revocations from feeds
+// are refused and every token is unconfirmed (503, or accepted under WithFailOpen) until a
+// sweep makes room; the refusal is reported as a dependency error of kind
+// "revocation_set", op "full".
+const maxRevocations = 1 << 20
+
+// sweepHook runs between a sweep's expiry check and its delete; tests set it to drive a
+// concurrent add into that window.
+var sweepHook func()
 
 func (s *revocationSet) since() time.Time {
 	s.mu.Lock()
@@ -115,12 +166,38 @@ type feedWatcher struct {
 	name   string
 	first  chan struct{}
 	once   sync.Once
+	// authenticated feeds (the shared cache's) deliver only revocations whose MAC
+	// verifies; whoever can write to the cache cannot revoke anyone.
+	authenticated bool
 }
 
 func (w *feedWatcher) Revoked(r store.Revocation) {
-	w.set.add(r)
-	w.g.observe(nil, Event{Type: EventRevocationReceived, Kind: string(r.Kind), Reason: w.name})
+	g := w.g
+	if w.authenticated && !hmac.Equal(r.MAC, g.revocationMAC(r)) {
+		g.depError(context.Background(), "revocation_feed", "integrity", errRevocationIntegrity)
+		return
+	}
+	// A revocation can only be about the past, and is needed only as long as the tokens
+	// it covers can live: clamping keeps a bad message from revoking future tokens or
+	// living forever.
+	now := g.cfg.now()
+	if r.At.After(now) {
+		r.At = now
+	}
+	if limit := now.Add(g.revocationHorizon()); r.ExpiresAt.After(limit) {
+		r.ExpiresAt = limit
+	}
+	if !w.set.add(r, true) {
+		g.depError(context.Background(), "revocation_set", "full", errRevocationsFull)
+		return
+	}
+	g.observe(context.Background(), Event{Type: EventRevocationReceived, Kind: string(r.Kind), Reason: w.name})
 }
+
+var (
+	errRevocationIntegrity = errors.New("a revocation failed its integrity check")
+	errRevocationsFull     = errors.New("the revocation set is full: revocations are unconfirmed until a sweep makes room")
+)
 
 func (w *feedWatcher) Synced(ok bool) {
 	if w.synced.Swap(ok) == ok {
@@ -135,6 +212,29 @@ func (w *feedWatcher) Synced(ok bool) {
 			w.set.onLost()
 		}
 	}
+}
+
+// revocationMAC authenticates r for the shared cache, over its wire precision (At in
+// milliseconds, ExpiresAt rounded up to them; see wireTimes).
+func (g *Guard) revocationMAC(r store.Revocation) []byte {
+	if g.l2mac == nil {
+		return nil
+	}
+	m := hmac.New(sha256.New, g.l2mac)
+	fmt.Fprintf(m, "authframe revocation v1\x00%s\x00%d:%s\x00%d\x00%d", r.Kind, len(r.Key), r.Key, r.At.UnixMilli(), ceilMilli(r.ExpiresAt))
+	return m.Sum(nil)
+}
+
+// wireTimes rounds r's times to what a shared cache carries, so that the MAC computed
+// before publishing matches the one checked on arrival.
+func wireTimes(r store.Revocation) store.Revocation {
+	r.At = time.UnixMilli(r.At.UnixMilli())
+	r.ExpiresAt = time.UnixMilli(ceilMilli(r.ExpiresAt))
+	return r
+}
+
+func ceilMilli(t time.Time) int64 {
+	return (t.UnixNano() + int64(time.Millisecond) - 1) / int64(time.Millisecond)
 }
 
 // Revocation is an entry of the revocation set; see store.Revocation.

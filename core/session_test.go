@@ -201,14 +201,15 @@ func TestRevokingOneSessionFromAnother(t *testing.T) {
 	laptop := startSession(t, g, "judy")
 	u, _ := g.Login(ctx, "judy", "password123", client)
 	phone, _ := g.IssueTokens(ctx, u, authframe.ClientInfo{IP: "198.51.100.2", UserAgent: "phone"})
-	if _, err := g.VerifyToken(ctx, phone.AccessToken); err != nil {
+	me, err := g.VerifyToken(ctx, phone.AccessToken)
+	if err != nil {
 		t.Fatal(err)
 	}
-	sessions, err := g.ListSessions(ctx, u.ID)
+	sessions, err := g.ListSessions(ctx, me)
 	if err != nil || len(sessions) != 2 {
 		t.Fatalf("ListSessions = %d, %v", len(sessions), err)
 	}
-	if err := g.RevokeSession(ctx, u.ID, phone.SessionID); err != nil {
+	if err := g.RevokeSession(ctx, me, phone.SessionID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := g.VerifyToken(ctx, phone.AccessToken); err == nil {
@@ -219,7 +220,7 @@ func TestRevokingOneSessionFromAnother(t *testing.T) {
 	}
 	// Someone else's session id is not found.
 	other := startSession(t, g, "ken")
-	if err := g.RevokeSession(ctx, u.ID, other.Session.ID); !errors.Is(err, authframe.ErrNotFound) {
+	if err := g.RevokeSession(ctx, me, other.Session.ID); !errors.Is(err, authframe.ErrNotFound) {
 		t.Fatalf("revoking another user's session = %v, want not found", err)
 	}
 }

@@ -170,17 +170,33 @@ func (g *Guard) Logout(ctx context.Context, p *Principal) error {
 	return g.revokeUntil(ctx, store.RevokeToken, p.TokenID, now, p.ExpiresAt.Add(g.cfg.leeway), "logout", p.UserID)
 }
 
-// RevokeSession ends one of a user's sessions (and every token issued under it). It
-// answers ErrNotFound for a session that does not exist or belongs to someone else.
-func (g *Guard) RevokeSession(ctx context.Context, userID, sessionID string) error {
+// RevokeSession ends one of the caller's sessions (and every token issued under it). It
+// answers ErrNotFound for a session that does not exist or belongs to someone else, and
+// ErrForbidden for a principal that is not a local user (a remote issuer's subject may
+// share a local user's id but never owns that user's sessions).
+func (g *Guard) RevokeSession(ctx context.Context, p *Principal, sessionID string) error {
+	if err := localUser(p); err != nil {
+		return err
+	}
 	s, ok, err := g.store.GetSession(ctx, sessionID)
 	if err != nil {
 		return g.storeErr(ctx, "get_session", err)
 	}
-	if !ok || s.UserID != userID {
+	if !ok || s.UserID != p.UserID {
 		return ErrNotFound
 	}
-	return g.revoke(ctx, store.RevokeSession, sessionID, g.cfg.now(), "session_deleted", userID)
+	return g.revoke(ctx, store.RevokeSession, sessionID, g.cfg.now(), "session_deleted", p.UserID)
+}
+
+// localUser refuses a principal that is not a user of this Guard's own issuer.
+func localUser(p *Principal) error {
+	if p == nil {
+		return ErrUnauthenticated
+	}
+	if !p.Local {
+		return ErrForbidden.with(errors.New("not a local user"))
+	}
+	return nil
 }
 
 // RevokeUser ends every session of a user and every token issued to them until now.
@@ -198,9 +214,13 @@ func (g *Guard) RevokeUser(ctx context.Context, userID string) error {
 	return g.revokeUntil(ctx, store.RevokeUser, userID, now, now.Add(g.revocationHorizon()), "user_revoked", userID)
 }
 
-// ListSessions returns a user's live sessions, oldest first.
-func (g *Guard) ListSessions(ctx context.Context, userID string) ([]Session, error) {
-	ss, err := g.store.ListSessions(ctx, userID)
+// ListSessions returns the caller's live sessions, oldest first; ErrForbidden for a
+// principal that is not a local user.
+func (g *Guard) ListSessions(ctx context.Context, p *Principal) ([]Session, error) {
+	if err := localUser(p); err != nil {
+		return nil, err
+	}
+	ss, err := g.store.ListSessions(ctx, p.UserID)
 	if err != nil {
 		return nil, g.storeErr(ctx, "list_sessions", err)
 	}
@@ -225,14 +245,15 @@ func (g *Guard) revoke(ctx context.Context, kind store.RevocationKind, key strin
 }
 
 func (g *Guard) revokeUntil(ctx context.Context, kind store.RevocationKind, key string, now, until time.Time, reason, userID string) error {
-	r := store.Revocation{Kind: kind, Key: key, At: now, ExpiresAt: until}
-	g.revs.add(r)
+	r := wireTimes(store.Revocation{Kind: kind, Key: key, At: now, ExpiresAt: until})
+	g.revs.add(r, false)
 	g.observe(ctx, Event{Type: EventRevoked, Kind: string(kind), Reason: reason, UserID: userID, SessionID: sessionKey(kind, key)})
 	var errs []error
 	if err := g.store.AddRevocation(ctx, r); err != nil {
 		errs = append(errs, g.storeErr(ctx, "add_revocation", err))
 	}
 	if pub, ok := g.l2.(RevocationPublisher); ok {
+		r.MAC = g.revocationMAC(r)
 		if err := pub.PublishRevocation(ctx, r); err != nil {
 			g.depError(ctx, "cache", "publish_revocation", err)
 		}

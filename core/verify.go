@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -38,6 +39,27 @@ type parsedClaims struct {
 	SID               string   `json:"sid"`
 	Roles             []string `json:"roles"`
 	PreferredUsername string   `json:"preferred_username"`
+	// Permission claims of remote issuers (see RemoteIssuer.PermissionClaims).
+	Scope       claimStrings `json:"scope"`
+	Scp         claimStrings `json:"scp"`
+	Permissions claimStrings `json:"permissions"`
+}
+
+// claimStrings is a claim given as a space-separated string or an array of strings.
+type claimStrings []string
+
+func (c *claimStrings) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*c = strings.Fields(one)
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*c = many
+	return nil
 }
 
 func numericDate(f float64) *jwt.NumericDate {
@@ -127,29 +149,40 @@ var (
 	errUnknownKey = errors.New("no key matches the token")
 	errKeyAlg     = errors.New("token alg does not match its key")
 	errShape      = errors.New("token is not a compact JWS")
+	errIssuer     = errors.New("token issuer is not accepted")
 )
 
-// keyFor is the jwt.Keyfunc: it picks the one key that may verify the token and refuses
-// anything ambiguous. The parser has already checked alg against the allow-list.
-func (g *Guard) keyFor(t *jwt.Token) (any, error) {
+// keyFor picks the one key that may verify t and refuses anything ambiguous. The parser has
+// already decoded the claims (unverified) and checked alg against the allow-list. A token
+// whose iss is a remote issuer's is verified with that issuer's keys only; every other
+// token with the local keys only, so no key source vouches for another's issuer.
+func (g *Guard) keyFor(ctx context.Context, t *jwt.Token) (any, error) {
 	if _, ok := t.Header["crit"]; ok {
 		return nil, errCrit
 	}
-	if g.cfg.typ != "" {
-		typ, _ := t.Header["typ"].(string)
-		if !typeMatches(typ, g.cfg.typ) {
-			return nil, errType
+	typ, _ := t.Header["typ"].(string)
+	alg := t.Method.Alg()
+	if len(g.remotes) > 0 {
+		if c, ok := t.Claims.(*parsedClaims); ok {
+			if src := g.remoteFor(c.Iss); src != nil {
+				if !typeAccepted(typ, src.types) {
+					return nil, errType
+				}
+				if strings.HasPrefix(alg, "HS") {
+					return nil, errUnknownKey
+				}
+				return src.keyFor(ctx, t)
+			}
 		}
 	}
-	alg := t.Method.Alg()
+	if !typeAccepted(typ, g.cfg.types) {
+		return nil, errType
+	}
 	if k := g.localKey(t); k != nil {
 		if k.alg != alg {
 			return nil, errKeyAlg
 		}
 		return k.verify, nil
-	}
-	if g.remote != nil && !strings.HasPrefix(alg, "HS") {
-		return g.remote.Keyfunc(t)
 	}
 	return nil, errUnknownKey
 }
@@ -163,7 +196,21 @@ func (g *Guard) localKey(t *jwt.Token) *key {
 	return g.byAlg[t.Method.Alg()]
 }
 
+// typeAccepted reports whether the typ header have is in want, ignoring case and an
+// "application/" prefix (RFC 8725 §3.11); "" in want accepts a token without typ.
+func typeAccepted(have string, want []string) bool {
+	for _, w := range want {
+		if typeMatches(have, w) {
+			return true
+		}
+	}
+	return false
+}
+
 func typeMatches(have, want string) bool {
+	if len(have) == len(want) && strings.EqualFold(have, want) {
+		return true
+	}
 	have = strings.ToLower(have)
 	want = strings.ToLower(want)
 	have = strings.TrimPrefix(have, "application/")
@@ -172,12 +219,12 @@ func typeMatches(have, want string) bool {
 }
 
 // verify parses and verifies a token that missed the caches and builds its Principal.
-func (g *Guard) verify(tok string) (*Principal, error) {
+func (g *Guard) verify(ctx context.Context, tok string) (*Principal, error) {
 	if strings.Count(tok, ".") != 2 {
 		return nil, invalidToken("malformed token", errShape)
 	}
 	var claims parsedClaims
-	t, err := g.parser.ParseWithClaims(tok, &claims, g.keyFor)
+	_, err := g.parser.ParseWithClaims(tok, &claims, func(t *jwt.Token) (any, error) { return g.keyFor(ctx, t) })
 	if err != nil {
 		switch {
 		case errors.Is(err, jwt.ErrTokenExpired):
@@ -188,35 +235,47 @@ func (g *Guard) verify(tok string) (*Principal, error) {
 			return nil, invalidToken("token lacks a required claim", err)
 		case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 			return nil, invalidToken("token signature is invalid", err)
+		case errors.Is(err, errType):
+			return nil, invalidToken("token type is not accepted", err)
 		case errors.Is(err, jwt.ErrTokenMalformed):
 			return nil, invalidToken("malformed token", err)
 		}
 		return nil, invalidToken("token is not valid", err)
 	}
-	local := g.localKey(t) != nil
-	issuers, audiences := g.cfg.issuers, g.cfg.audiences
-	if !local {
-		issuers, audiences = g.remoteIssuers, g.remoteAudiences
-	}
-	if len(issuers) > 0 && !containsString(issuers, claims.Iss) {
-		return nil, invalidToken("token issuer is not accepted", nil)
-	}
-	if len(audiences) > 0 && !anyIn(claims.Aud, audiences) {
+	src := g.remoteFor(claims.Iss)
+	local := src == nil
+	if local {
+		if g.cfg.checkIssuer && !containsString(g.cfg.issuers, claims.Iss) {
+			return nil, invalidToken("token issuer is not accepted", errIssuer)
+		}
+		if g.cfg.checkAudience && !anyIn(claims.Aud, g.cfg.audiences) {
+			return nil, invalidToken("token audience is not accepted", nil)
+		}
+	} else if !anyIn(claims.Aud, src.audiences) {
 		return nil, invalidToken("token audience is not accepted", nil)
 	}
 	if claims.Sub == "" {
 		return nil, invalidToken("token lacks a subject", nil)
 	}
+	exp := numericDate(claims.Exp).Time
+	// A token must expire within the time revocations are remembered, or a revocation
+	// would be forgotten while the token it covers still passes.
+	if exp.Sub(g.cfg.now()) > g.revocationHorizon() {
+		return nil, invalidToken("token lifetime is too long", nil)
+	}
 	p := &Principal{
 		UserID:    claims.Sub,
 		Username:  claims.PreferredUsername,
 		Roles:     claims.Roles,
-		SessionID: claims.SID,
 		TokenID:   claims.Jti,
 		Method:    MethodBearer,
 		Issuer:    claims.Iss,
 		Local:     local,
-		ExpiresAt: numericDate(claims.Exp).Time,
+		ExpiresAt: exp,
+	}
+	if local {
+		// A remote issuer's sid names a session of its own, not one of this Guard's.
+		p.SessionID = claims.SID
 	}
 	if p.Username == "" {
 		p.Username = p.UserID
@@ -225,6 +284,13 @@ func (g *Guard) verify(tok string) (*Principal, error) {
 		p.IssuedAt = numericDate(claims.Iat).Time
 	}
 	p.Permissions = g.permissionsFor(p.Roles)
+	if !local {
+		for _, perm := range src.permissions(&claims) {
+			if !slices.Contains(p.Permissions, perm) {
+				p.Permissions = append(p.Permissions, perm)
+			}
+		}
+	}
 	return p, nil
 }
 
@@ -286,6 +352,10 @@ func (g *Guard) VerifyToken(ctx context.Context, tok string) (*Principal, error)
 
 // verifyMiss is the slow path, kept out of VerifyToken so the hit path stays small.
 func (g *Guard) verifyMiss(ctx context.Context, tok string, now time.Time) (*Principal, error) {
+	// The revocation generation is read before any check: a revocation that lands while
+	// this token is being checked then makes its cache entry check again on the next hit,
+	// instead of the entry being stamped as checked against that revocation.
+	gen := g.revs.gen.Load()
 	tier := "verify"
 	var p *Principal
 	var l2key string
@@ -310,7 +380,7 @@ func (g *Guard) verifyMiss(ctx context.Context, tok string, now time.Time) (*Pri
 	exp := time.Time{}
 	if p == nil {
 		var err error
-		p, err = g.verify(tok)
+		p, err = g.verify(ctx, tok)
 		if err != nil {
 			return nil, g.tokenResult(ctx, nil, reasonOf(err), tier, now, err)
 		}
@@ -337,7 +407,7 @@ func (g *Guard) verifyMiss(ctx context.Context, tok string, now time.Time) (*Pri
 	}
 	if g.cache != nil && now.Before(exp) {
 		e := &cacheEntry{p: p, exp: exp}
-		e.gen.Store(g.revs.gen.Load())
+		e.gen.Store(gen)
 		g.cache.add(tok, e)
 	}
 	if g.l2 != nil && tier == "verify" && !l2down {
@@ -352,7 +422,7 @@ func (g *Guard) verifyMiss(ctx context.Context, tok string, now time.Time) (*Pri
 }
 
 // revocationsKnown reports whether every revocation feed is connected and caught up.
-func (g *Guard) revocationsKnown() bool { return g.revs.unsynced.Load() == 0 }
+func (g *Guard) revocationsKnown() bool { return g.revs.unsynced.Load() == 0 && !g.revs.full.Load() }
 
 // unknownRevocation answers a valid token whose revocation status cannot be confirmed:
 // accepted under fail-open, 503 otherwise.

@@ -66,6 +66,7 @@ func claims(mod func(jwt.MapClaims)) jwt.MapClaims {
 func sign(t testing.TB, m jwt.SigningMethod, key any, c jwt.MapClaims, hdr map[string]any) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(m, c)
+	tok.Header["typ"] = "at+jwt"
 	for k, v := range hdr {
 		tok.Header[k] = v
 	}
@@ -100,7 +101,7 @@ func TestVerificationRules(t *testing.T) {
 	es := newVerifier(t, authframe.WithKeyPEM(pemOf(t, ecKey)))
 	es384 := newVerifier(t, authframe.WithKeyPEM(publicPEM(t, &ec384.PublicKey)))
 	ed := newVerifier(t, authframe.WithKeyPEM(pemOf(t, edKey)))
-	typed := newVerifier(t, authframe.WithHMACSecret("", hmacSecret), authframe.WithRequiredType("at+jwt"))
+	typed := newVerifier(t, authframe.WithHMACSecret("", hmacSecret), authframe.WithTokenTypes("at+jwt"))
 	multi := newVerifier(t, authframe.WithIssuer("https://other.example"), authframe.WithAudience("second"), authframe.WithHMACSecret("", hmacSecret))
 
 	valid := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(nil), nil)
@@ -151,7 +152,7 @@ func TestVerificationRules(t *testing.T) {
 		{"an unknown kid is refused", hs, sign(t, jwt.SigningMethodHS256, hmacSecret, claims(nil), map[string]any{"kid": "nope"}), "not valid"},
 		{"typ at+jwt passes when required", typed, sign(t, jwt.SigningMethodHS256, hmacSecret, claims(nil), map[string]any{"typ": "at+jwt"}), ""},
 		{"typ application/at+jwt passes when required", typed, sign(t, jwt.SigningMethodHS256, hmacSecret, claims(nil), map[string]any{"typ": "application/at+jwt"}), ""},
-		{"typ JWT is refused when at+jwt is required", typed, sign(t, jwt.SigningMethodHS256, hmacSecret, claims(nil), nil), "not valid"},
+		{"typ JWT is refused when at+jwt is required", typed, sign(t, jwt.SigningMethodHS256, hmacSecret, claims(nil), map[string]any{"typ": "JWT"}), "type is not accepted"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -206,11 +207,11 @@ func TestConstructorNamesTheBadOption(t *testing.T) {
 		{"a bad permission", []authframe.Option{authframe.WithHMACSecret("", hmacSecret), authframe.WithRolePermissions("r", "nocolon")}, "WithRolePermissions"},
 		{"a bad trusted proxy", []authframe.Option{authframe.WithHMACSecret("", hmacSecret), authframe.WithTrustedProxies("nonsense")}, "WithTrustedProxies"},
 		{"a __Host- cookie without Secure", []authframe.Option{authframe.WithHMACSecret("", hmacSecret), authframe.WithSessionCookie(authframe.CookieConfig{Name: "__Host-x", Path: "/"})}, "WithSessionCookie"},
-		{"an unreachable OIDC issuer", []authframe.Option{authframe.WithOIDC("http://127.0.0.1:1")}, "WithOIDC"},
+		{"an unreachable OIDC issuer", []authframe.Option{authframe.WithOIDC("http://127.0.0.1:1")}, "WithRemote"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g, err := authframe.New(tc.opts...)
+			g, err := authframe.New(append([]authframe.Option{authframe.WithIssuer(testIss), authframe.WithAudience(testAud)}, tc.opts...)...)
 			if err == nil {
 				g.Close()
 				t.Fatal("New succeeded")
@@ -392,13 +393,14 @@ func TestSharedCacheValuesAreAuthenticated(t *testing.T) {
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
 	pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-	if _, err := authframe.New(authframe.WithVerificationKeyPEM(pub), authframe.WithSharedCache(shared)); err == nil || !strings.Contains(err.Error(), "WithSharedCacheKey") {
+	iss, aud := authframe.WithIssuer(testIss), authframe.WithAudience(testAud)
+	if _, err := authframe.New(iss, aud, authframe.WithVerificationKeyPEM(pub), authframe.WithSharedCache(shared)); err == nil || !strings.Contains(err.Error(), "WithSharedCacheKey") {
 		t.Fatalf("verify-only Guard with a shared cache and no key: %v", err)
 	}
-	if _, err := authframe.New(authframe.WithVerificationKeyPEM(pub), authframe.WithSharedCache(shared), authframe.WithSharedCacheKey(make([]byte, 16))); err == nil {
+	if _, err := authframe.New(iss, aud, authframe.WithVerificationKeyPEM(pub), authframe.WithSharedCache(shared), authframe.WithSharedCacheKey(make([]byte, 16))); err == nil {
 		t.Fatal("a 16-byte shared cache key was accepted")
 	}
-	g, err := authframe.New(authframe.WithVerificationKeyPEM(pub), authframe.WithSharedCache(shared), authframe.WithSharedCacheKey(bytes.Repeat([]byte{7}, 32)))
+	g, err := authframe.New(iss, aud, authframe.WithVerificationKeyPEM(pub), authframe.WithSharedCache(shared), authframe.WithSharedCacheKey(bytes.Repeat([]byte{7}, 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +437,11 @@ func TestJWKSRotation(t *testing.T) {
 		w.Write(current.Load().([]byte))
 	}))
 	defer srv.Close()
-	g := newVerifier(t, authframe.WithJWKSURL(srv.URL), authframe.WithCacheSize(0))
+	g, err := authframe.New(authframe.WithRemote(authframe.RemoteIssuer{Issuer: testIss, Audience: []string{testAud}, JWKSURL: srv.URL}), authframe.WithCacheSize(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
 	kid := func(g *authframe.Guard) string {
 		var set authframe.JWKS
 		json.Unmarshal(g.JWKS(), &set)

@@ -55,6 +55,9 @@ type wireRevocation struct {
 	Key  string `json:"key"`
 	At   int64  `json:"at"`
 	Exp  int64  `json:"exp"`
+	// MAC is the Guard's authentication of the revocation (store.Revocation.MAC), which
+	// the receiving Guard checks; the cache only carries it.
+	MAC []byte `json:"m,omitempty"`
 }
 
 func encodeRevocation(r store.Revocation) (string, error) {
@@ -66,7 +69,7 @@ func encodeRevocation(r store.Revocation) (string, error) {
 	if r.Key == "" || r.At.IsZero() || r.ExpiresAt.IsZero() {
 		return "", errors.New("rediscache: revocation lacks a key, a time or an expiry")
 	}
-	b, err := json.Marshal(wireRevocation{Kind: string(r.Kind), Key: r.Key, At: r.At.UnixMilli(), Exp: ceilMilli(r.ExpiresAt)})
+	b, err := json.Marshal(wireRevocation{Kind: string(r.Kind), Key: r.Key, At: r.At.UnixMilli(), Exp: ceilMilli(r.ExpiresAt), MAC: r.MAC})
 	if err != nil {
 		return "", err
 	}
@@ -93,7 +96,7 @@ func decodeRevocation(s string) (store.Revocation, error) {
 	if w.Key == "" || w.At <= 0 || w.Exp <= 0 {
 		return store.Revocation{}, errors.New("revocation lacks a key, a time or an expiry")
 	}
-	return store.Revocation{Kind: k, Key: w.Key, At: time.UnixMilli(w.At), ExpiresAt: time.UnixMilli(w.Exp)}, nil
+	return store.Revocation{Kind: k, Key: w.Key, At: time.UnixMilli(w.At), ExpiresAt: time.UnixMilli(w.Exp), MAC: w.MAC}, nil
 }
 
 // ceilMilli rounds up: a log entry must not end before the revocation it records.

@@ -97,6 +97,10 @@ type Revocation struct {
 	Key       string
 	At        time.Time
 	ExpiresAt time.Time
+	// MAC authenticates a revocation carried by a shared cache between instances: the
+	// Guard sets it before publishing and drops a received one whose MAC does not verify.
+	// A cache carries it as opaque bytes; a store need not keep it.
+	MAC []byte
 }
 
 // UserStore keeps accounts.

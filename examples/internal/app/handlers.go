@@ -226,7 +226,7 @@ type sessionView struct {
 
 // Sessions is GET /api/sessions.
 func (a *App) Sessions(c Call) Result {
-	ss, err := a.Guard.ListSessions(c.Ctx, c.Principal.UserID)
+	ss, err := a.Guard.ListSessions(c.Ctx, c.Principal)
 	if err != nil {
 		return fail(err)
 	}
@@ -242,7 +242,7 @@ func (a *App) Sessions(c Call) Result {
 
 // DeleteSession is DELETE /api/sessions/{id}: 404 for an id that is not the caller's.
 func (a *App) DeleteSession(c Call) Result {
-	if err := a.Guard.RevokeSession(c.Ctx, c.Principal.UserID, c.Param); err != nil {
+	if err := a.Guard.RevokeSession(c.Ctx, c.Principal, c.Param); err != nil {
 		return fail(err)
 	}
 	return Result{Status: http.StatusNoContent}
