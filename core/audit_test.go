@@ -251,7 +251,7 @@ func TestAuditLogNeverHoldsSecrets(t *testing.T) {
 		authframe.WithIssuer("https://audit.example"),
 		authframe.WithAudience("audit-aud"),
 		authframe.WithInsecureArgon2Params(auditArgon),
-		authframe.WithLoginRateLimit(4, time.Minute),
+		authframe.WithRateLimits(authframe.RateLimits{Login: 4, Window: time.Minute}),
 		authframe.WithObserver(obs),
 	)
 	if err != nil {
@@ -269,18 +269,18 @@ func TestAuditLogNeverHoldsSecrets(t *testing.T) {
 	keep := func(s ...string) { secrets = append(secrets, s...) }
 	keep(password, wrongPassword, string(auditSecret))
 
-	_, err = g.Register(ctx, "alice", password)
+	_, err = g.Register(ctx, authframe.ClientInfo{}, "alice", password)
 	must(err)
-	if _, err := g.Login(ctx, "alice", wrongPassword, auditClient); !errors.Is(err, authframe.ErrInvalidCredentials) {
+	if _, err := g.Login(ctx, auditClient, "alice", wrongPassword); !errors.Is(err, authframe.ErrInvalidCredentials) {
 		t.Fatalf("bad password: %v", err)
 	}
-	if _, err := g.Login(ctx, "nobody", password, auditClient); !errors.Is(err, authframe.ErrInvalidCredentials) {
+	if _, err := g.Login(ctx, auditClient, "nobody", password); !errors.Is(err, authframe.ErrInvalidCredentials) {
 		t.Fatalf("unknown user: %v", err)
 	}
-	u, err := g.Login(ctx, "alice", password, auditClient)
+	u, err := g.Login(ctx, auditClient, "alice", password)
 	must(err)
 	for i := 0; i < 5; i++ {
-		_, err = g.Login(ctx, "mallory", wrongPassword, auditClient)
+		_, err = g.Login(ctx, auditClient, "mallory", wrongPassword)
 	}
 	if !errors.Is(err, authframe.ErrRateLimited) {
 		t.Fatalf("no rate limiting: %v", err)
@@ -423,7 +423,7 @@ func ExampleNewAuditLogger() {
 	}
 	defer guard.Close()
 	ctx := authframe.ContextWithRequestID(context.Background(), "req-1")
-	_, _ = guard.Login(ctx, "nobody", "not the password", authframe.ClientInfo{IP: "192.0.2.1", UserAgent: "curl/8.5"})
+	_, _ = guard.Login(ctx, authframe.ClientInfo{IP: "192.0.2.1", UserAgent: "curl/8.5"}, "nobody", "not the password")
 	// Output:
 	// {"level":"INFO","msg":"authframe: login_failed","event":"login_failed","reason":"unknown_user","client_ip":"192.0.2.1","user_agent":"curl/8.5","request_id":"req-1"}
 }

@@ -138,20 +138,20 @@ func BenchmarkVerifyCached(b *testing.B) {
 }
 
 func BenchmarkLifecycle(b *testing.B) {
-	g, err := authframe.New(authframe.WithHMACSecret("", hmacSecret), authframe.WithIssuer(testIss), authframe.WithAudience(testAud), authframe.WithLoginRateLimit(1<<30, time.Minute))
+	g, err := authframe.New(authframe.WithHMACSecret("", hmacSecret), authframe.WithIssuer(testIss), authframe.WithAudience(testAud), authframe.WithRateLimits(authframe.RateLimits{Login: 1<<30, Window: time.Minute}))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer g.Close()
 	ctx := context.Background()
-	u, err := g.Register(ctx, "bench-user", "correct horse battery")
+	u, err := g.Register(ctx, authframe.ClientInfo{}, "bench-user", "correct horse battery")
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Run("login_argon2id_m19456_t2_p1", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := g.Login(ctx, "bench-user", "correct horse battery", client); err != nil {
+			if _, err := g.Login(ctx, client, "bench-user", "correct horse battery"); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -196,7 +196,7 @@ func BenchmarkSessionAuthenticate(b *testing.B) {
 	}
 	defer g.Close()
 	ctx := context.Background()
-	u, _ := g.Register(ctx, "sess-user", "password123")
+	u, _ := g.Register(ctx, authframe.ClientInfo{}, "sess-user", "password123")
 	grant, err := g.StartSession(ctx, u, client)
 	if err != nil {
 		b.Fatal(err)

@@ -24,11 +24,11 @@ func ExampleNew() {
 
 	ctx := context.Background()
 	client := authframe.ClientInfo{IP: "203.0.113.5", UserAgent: "example"}
-	if _, err := guard.Register(ctx, "alice", "correct horse battery", "admin"); err != nil {
+	if _, err := guard.Register(ctx, authframe.ClientInfo{}, "alice", "correct horse battery", "admin"); err != nil {
 		fmt.Println(err)
 		return
 	}
-	user, err := guard.Login(ctx, "alice", "correct horse battery", client)
+	user, err := guard.Login(ctx, client, "alice", "correct horse battery")
 	if err != nil {
 		fmt.Println(err)
 		return

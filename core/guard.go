@@ -399,7 +399,13 @@ func (g *Guard) storeErr(ctx context.Context, op string, err error) error {
 // request with an unsafe method must carry the session's CSRF token in X-CSRF-Token.
 // Failures are *Error values; the adapters render them with RenderError.
 func (g *Guard) Authenticate(ctx context.Context, r Request) (*Principal, error) {
-	if tok, ok := g.bearerToken(r); ok {
+	if tok, src := g.bearerToken(r); src != tokenNone {
+		// A token in a cookie rides along with any request the browser sends, as a session
+		// cookie does: an unsafe request bearing one must come from the app's own origin.
+		if src == tokenCookie && g.cfg.csrf && !safeMethod(r.Method()) && g.crossSite(r, true) {
+			g.observe(ctx, Event{Type: EventCSRFFailed, Reason: "token_cookie"})
+			return nil, ErrCSRF.with(errCrossSite)
+		}
 		return g.VerifyToken(ctx, tok)
 	}
 	if c := r.Cookie(g.cfg.cookie.Name); c != "" {
@@ -408,28 +414,36 @@ func (g *Guard) Authenticate(ctx context.Context, r Request) (*Principal, error)
 	return nil, ErrUnauthenticated
 }
 
-// bearerToken extracts a bearer token. The scheme is matched case-insensitively (RFC 7235);
-// the query string is read only when explicitly enabled.
-func (g *Guard) bearerToken(r Request) (string, bool) {
+// Where a bearer token came from.
+const (
+	tokenNone = iota
+	tokenHeader
+	tokenCookie
+	tokenQuery
+)
+
+// bearerToken extracts a bearer token and says where it was. The scheme is matched
+// case-insensitively (RFC 7235); the query string is read only when explicitly enabled.
+func (g *Guard) bearerToken(r Request) (string, int) {
 	if h := r.Header("Authorization"); h != "" {
 		if len(h) >= 7 && strings.EqualFold(h[:7], "bearer ") {
-			return strings.TrimSpace(h[7:]), true
+			return strings.TrimSpace(h[7:]), tokenHeader
 		}
 		if strings.EqualFold(strings.TrimSpace(h), "bearer") {
-			return "", true
+			return "", tokenHeader
 		}
 	}
 	if g.cfg.cookieTok != "" {
 		if c := r.Cookie(g.cfg.cookieTok); c != "" {
-			return c, true
+			return c, tokenCookie
 		}
 	}
 	if g.cfg.queryTok != "" {
 		if q := r.Query(g.cfg.queryTok); q != "" {
-			return q, true
+			return q, tokenQuery
 		}
 	}
-	return "", false
+	return "", tokenNone
 }
 
 // ClientIP returns the client's address: the connection's peer, or, when that peer is a

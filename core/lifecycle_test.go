@@ -55,10 +55,10 @@ var client = authframe.ClientInfo{IP: "192.0.2.10", UserAgent: "test-agent"}
 func registerAndLogin(t testing.TB, g *authframe.Guard, name string, roles ...string) (authframe.User, *authframe.TokenPair) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := g.Register(ctx, name, "correct horse battery", roles...); err != nil {
+	if _, err := g.Register(ctx, authframe.ClientInfo{}, name, "correct horse battery", roles...); err != nil {
 		t.Fatal(err)
 	}
-	u, err := g.Login(ctx, name, "correct horse battery", client)
+	u, err := g.Login(ctx, client, name, "correct horse battery")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestRegisterValidatesInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := g.Register(ctx, tc.user, tc.pass)
+			_, err := g.Register(ctx, authframe.ClientInfo{}, tc.user, tc.pass)
 			if tc.want == nil && err != nil {
 				t.Fatal(err)
 			}
@@ -100,11 +100,11 @@ func TestRegisterValidatesInput(t *testing.T) {
 func TestLoginAnswersTheSameForUnknownUserAndWrongPassword(t *testing.T) {
 	g := newIssuer(t)
 	ctx := context.Background()
-	if _, err := g.Register(ctx, "carol", "password123"); err != nil {
+	if _, err := g.Register(ctx, authframe.ClientInfo{}, "carol", "password123"); err != nil {
 		t.Fatal(err)
 	}
-	_, e1 := g.Login(ctx, "carol", "wrong-password", client)
-	_, e2 := g.Login(ctx, "nobody", "wrong-password", client)
+	_, e1 := g.Login(ctx, client, "carol", "wrong-password")
+	_, e2 := g.Login(ctx, client, "nobody", "wrong-password")
 	r1, r2 := authframe.RenderError(e1, "r"), authframe.RenderError(e2, "r")
 	if r1.Status != http.StatusUnauthorized || string(r1.Body) != string(r2.Body) || r1.Status != r2.Status {
 		t.Fatalf("answers differ: %d %s / %d %s", r1.Status, r1.Body, r2.Status, r2.Body)
@@ -123,13 +123,13 @@ func TestLoginFailuresAreObservedWithTheirReason(t *testing.T) {
 	})
 	g := newIssuer(t, authframe.WithObserver(obs))
 	ctx := context.Background()
-	if _, err := g.Register(ctx, "dave", "password123"); err != nil {
+	if _, err := g.Register(ctx, authframe.ClientInfo{}, "dave", "password123"); err != nil {
 		t.Fatal(err)
 	}
-	g.Login(ctx, "dave", "wrong-password", client)
-	g.Login(ctx, "nobody", "wrong-password", client)
-	g.Login(ctx, "dave", "", client)
-	g.Login(ctx, "dave", strings.Repeat("p", authframe.MaxPasswordLen+1), client)
+	g.Login(ctx, client, "dave", "wrong-password")
+	g.Login(ctx, client, "nobody", "wrong-password")
+	g.Login(ctx, client, "dave", "")
+	g.Login(ctx, client, "dave", strings.Repeat("p", authframe.MaxPasswordLen+1))
 	want := "bad_password,unknown_user,invalid_input,invalid_input"
 	mu.Lock()
 	defer mu.Unlock()
@@ -143,7 +143,7 @@ func TestPasswordHashIsPHCAndUpgradedOnLogin(t *testing.T) {
 	defer ms.Close()
 	weak := authframe.Argon2Params{Memory: 32, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 	g1 := newIssuer(t, authframe.WithStore(ms), authframe.WithInsecureArgon2Params(weak))
-	u, err := g1.Register(context.Background(), "dave", "password123")
+	u, err := g1.Register(context.Background(), authframe.ClientInfo{}, "dave", "password123")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,14 +151,14 @@ func TestPasswordHashIsPHCAndUpgradedOnLogin(t *testing.T) {
 		t.Fatalf("hash %q is not a PHC argon2id string", u.PasswordHash)
 	}
 	g2 := newIssuer(t, authframe.WithStore(ms))
-	if _, err := g2.Login(context.Background(), "dave", "password123", client); err != nil {
+	if _, err := g2.Login(context.Background(), client, "dave", "password123"); err != nil {
 		t.Fatal(err)
 	}
 	after, _, _ := ms.GetUserByUsername(context.Background(), "dave")
 	if !strings.HasPrefix(after.PasswordHash, "$argon2id$v=19$m=64,t=1,p=1$") {
 		t.Fatalf("hash not upgraded: %q", after.PasswordHash)
 	}
-	if _, err := g2.Login(context.Background(), "dave", "password123", client); err != nil {
+	if _, err := g2.Login(context.Background(), client, "dave", "password123"); err != nil {
 		t.Fatalf("login after upgrade: %v", err)
 	}
 }
@@ -171,15 +171,15 @@ func TestDefaultArgonParamsMeetOWASP(t *testing.T) {
 }
 
 func TestLoginRateLimit(t *testing.T) {
-	g := newIssuer(t, authframe.WithLoginRateLimit(3, time.Minute))
+	g := newIssuer(t, authframe.WithRateLimits(authframe.RateLimits{Login: 3, Window: time.Minute}))
 	ctx := context.Background()
-	if _, err := g.Register(ctx, "erin", "password123"); err != nil {
+	if _, err := g.Register(ctx, authframe.ClientInfo{}, "erin", "password123"); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
-		g.Login(ctx, "erin", "bad-password", client)
+		g.Login(ctx, client, "erin", "bad-password")
 	}
-	_, err := g.Login(ctx, "erin", "password123", client)
+	_, err := g.Login(ctx, client, "erin", "password123")
 	var ae *authframe.Error
 	if !errors.As(err, &ae) || ae.Code != authframe.CodeRateLimited || ae.RetryAfter <= 0 {
 		t.Fatalf("4th attempt = %v, want rate_limited with RetryAfter", err)
@@ -189,10 +189,10 @@ func TestLoginRateLimit(t *testing.T) {
 		t.Fatalf("rendered %+v", r)
 	}
 	// Another IP, or another username, has its own budget.
-	if _, err := g.Login(ctx, "erin", "password123", authframe.ClientInfo{IP: "192.0.2.99"}); err != nil {
+	if _, err := g.Login(ctx, authframe.ClientInfo{IP: "192.0.2.99"}, "erin", "password123"); err != nil {
 		t.Fatalf("another IP was limited: %v", err)
 	}
-	if _, err := g.Login(ctx, "unknown-user", "password123", client); !errors.Is(err, authframe.ErrInvalidCredentials) {
+	if _, err := g.Login(ctx, client, "unknown-user", "password123"); !errors.Is(err, authframe.ErrInvalidCredentials) {
 		t.Fatalf("another username was limited: %v", err)
 	}
 }

@@ -60,9 +60,12 @@ type config struct {
 
 	rolePerms map[string][]string
 
-	loginLimit  int
-	loginWindow time.Duration
-	trusted     []netip.Prefix
+	limits  RateLimits
+	trusted []netip.Prefix
+	// publicOrigin is WithPublicURL's origin, canonical ("" when unset).
+	publicOrigin string
+	// quietRegister makes a taken username look like a successful registration.
+	quietRegister bool
 
 	failOpen bool
 	observer Observer
@@ -87,8 +90,7 @@ func defaultConfig() config {
 		sessionAbsolute: 24 * time.Hour,
 		cookie:          CookieConfig{Name: "__Host-session", Path: "/", Secure: true, HTTPOnly: true, SameSite: http.SameSiteLaxMode},
 		csrf:            true,
-		loginLimit:      10,
-		loginWindow:     time.Minute,
+		limits:          defaultRateLimits,
 		now:             time.Now,
 		argon:           DefaultArgon2Params,
 		jwksRefresh:     time.Hour,
@@ -256,7 +258,11 @@ func WithoutAudienceCheck() Option {
 }
 
 // WithTokenCookie also reads bearer tokens from the named cookie when no Authorization
-// header is present.
+// header is present. The browser sends that cookie with requests other sites make, so an
+// unsafe request (not GET, HEAD or OPTIONS) authenticated by it must come from the app's
+// own origin: Sec-Fetch-Site same-origin (or none), and an Origin, when present, equal to
+// WithPublicURL. Anything else is ErrCSRF (403 csrf_failed). WithoutCSRF turns the check
+// off.
 func WithTokenCookie(name string) Option {
 	return optionFunc(func(c *config) { c.cookieTok = name })
 }
@@ -386,18 +392,6 @@ func WithRolePermissions(role string, perms ...string) Option {
 	})
 }
 
-// WithLoginRateLimit allows limit login attempts per (client IP, username) per window
-// (default 10 per minute).
-func WithLoginRateLimit(limit int, window time.Duration) Option {
-	return optionFunc(func(c *config) {
-		if limit <= 0 || window <= 0 {
-			optErr(c, "WithLoginRateLimit", fmt.Errorf("limit and window must be positive"))
-			return
-		}
-		c.loginLimit, c.loginWindow = limit, window
-	})
-}
-
 // WithTrustedProxies trusts X-Forwarded-For from these networks (CIDRs or addresses).
 // Without it the client IP is always the connection's address.
 func WithTrustedProxies(cidrs ...string) Option {
@@ -474,6 +468,14 @@ func WithInsecureArgon2Params(p Argon2Params) Option {
 		}
 		c.argon = p
 	})
+}
+
+// WithQuietRegistration answers a registration for a taken username like a successful
+// one (with an id that names no user) instead of ErrConflict, so that registration does not
+// tell anyone which usernames exist. The price: someone registering a taken name learns it
+// only when logging in fails, so pair it with a confirmation step (e-mail) in the app.
+func WithQuietRegistration() Option {
+	return optionFunc(func(c *config) { c.quietRegister = true })
 }
 
 // WithMaxConcurrentHashes bounds how many password hashes run at once (default: twice the

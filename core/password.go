@@ -1,6 +1,7 @@
 package authframe
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -104,16 +105,42 @@ func verifyPassword(hash, password string, want Argon2Params) (ok, rehash bool) 
 	return true, !p.atLeast(want)
 }
 
-// HashPassword hashes password with the Guard's argon2id parameters, waiting for a hashing
-// slot so that floods cannot exhaust memory.
-func (g *Guard) HashPassword(password string) string {
-	g.hashes <- struct{}{}
-	defer func() { <-g.hashes }()
-	return hashPasswordWith(g.cfg.argon, password)
+// HashPassword hashes password with the Guard's argon2id parameters, for importing users.
+// It waits for a hashing slot (see WithMaxConcurrentHashes) no longer than ctx allows.
+func (g *Guard) HashPassword(ctx context.Context, password string) (string, error) {
+	return g.hashPassword(ctx, password)
 }
 
-func (g *Guard) checkPassword(hash, password string) (ok, rehash bool) {
-	g.hashes <- struct{}{}
+// errHashWait is the cause of a request that ended while it waited for a hashing slot.
+var errHashWait = errors.New("request ended while waiting for a password hashing slot")
+
+// acquireHash takes a hashing slot, or gives up when ctx ends first: a cancelled request
+// frees its place in the queue and never runs argon2.
+func (g *Guard) acquireHash(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return ErrUnavailable.with(errors.Join(errHashWait, ctx.Err()))
+	}
+	select {
+	case g.hashes <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ErrUnavailable.with(errors.Join(errHashWait, ctx.Err()))
+	}
+}
+
+func (g *Guard) hashPassword(ctx context.Context, password string) (string, error) {
+	if err := g.acquireHash(ctx); err != nil {
+		return "", err
+	}
 	defer func() { <-g.hashes }()
-	return verifyPassword(hash, password, g.cfg.argon)
+	return hashPasswordWith(g.cfg.argon, password), nil
+}
+
+func (g *Guard) checkPassword(ctx context.Context, hash, password string) (ok, rehash bool, err error) {
+	if err := g.acquireHash(ctx); err != nil {
+		return false, false, err
+	}
+	defer func() { <-g.hashes }()
+	ok, rehash = verifyPassword(hash, password, g.cfg.argon)
+	return ok, rehash, nil
 }

@@ -27,10 +27,10 @@ func (c *countingStore) TouchSession(ctx context.Context, id string, t time.Time
 func startSession(t *testing.T, g *authframe.Guard, name string) *authframe.SessionGrant {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := g.Register(ctx, name, "password123"); err != nil {
+	if _, err := g.Register(ctx, authframe.ClientInfo{}, name, "password123"); err != nil {
 		t.Fatal(err)
 	}
-	u, err := g.Login(ctx, name, "password123", client)
+	u, err := g.Login(ctx, client, name, "password123")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestSessionAuthenticatesAndNeedsCSRFOnUnsafeMethods(t *testing.T) {
 func TestLoginNeverAdoptsAPresentedSessionID(t *testing.T) {
 	g := newIssuer(t)
 	first := startSession(t, g, "erin")
-	u, _ := g.Login(context.Background(), "erin", "password123", client)
+	u, _ := g.Login(context.Background(), client, "erin", "password123")
 	second, err := g.StartSession(context.Background(), u, client)
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +199,7 @@ func TestRevokingOneSessionFromAnother(t *testing.T) {
 	g := newIssuer(t)
 	ctx := context.Background()
 	laptop := startSession(t, g, "judy")
-	u, _ := g.Login(ctx, "judy", "password123", client)
+	u, _ := g.Login(ctx, client, "judy", "password123")
 	phone, _ := g.IssueTokens(ctx, u, authframe.ClientInfo{IP: "198.51.100.2", UserAgent: "phone"})
 	me, err := g.VerifyToken(ctx, phone.AccessToken)
 	if err != nil {

@@ -117,6 +117,9 @@ func (g *Guard) Refresh(ctx context.Context, refreshToken string, client ClientI
 	if !ok || sid == "" || len(refreshToken) > 256 {
 		return nil, bad
 	}
+	if err := g.limit(ctx, "refresh", sid, g.cfg.limits.Refresh, g.cfg.limits.Window, client); err != nil {
+		return nil, err
+	}
 	now := g.cfg.now()
 	newRT := sid + "." + randomString(32)
 	s, err := g.store.RotateRefreshToken(ctx, sid, hashToken(refreshToken), hashToken(newRT), now)

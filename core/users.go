@@ -7,7 +7,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/authframe/authframe/core/store"
 )
@@ -66,19 +65,39 @@ func (c ClientInfo) owned() ClientInfo {
 // maxUserAgent bounds the user agent kept in session records.
 const maxUserAgent = 256
 
-// Register creates a user with an argon2id password hash. Invalid input is a 400, a taken
-// username a 409.
-func (g *Guard) Register(ctx context.Context, username, password string, roles ...string) (User, error) {
+// Register creates a user with an argon2id password hash. Invalid input is a 400, and more
+// registrations from the client's address than RateLimits.Register allow a 429. A taken
+// username is ErrConflict (409), which tells whoever asks that the username exists; with
+// WithQuietRegistration it is instead answered like a success, with an id that names no
+// user, at the same cost in time (the password is hashed either way).
+func (g *Guard) Register(ctx context.Context, client ClientInfo, username, password string, roles ...string) (User, error) {
 	if err := ValidateUsername(username); err != nil {
 		return User{}, err
 	}
 	if err := ValidatePassword(password); err != nil {
 		return User{}, err
 	}
+	if client.IP != "" {
+		if err := g.limit(ctx, "register", addressKey(client.IP), g.cfg.limits.Register, g.cfg.limits.RegisterWindow, client); err != nil {
+			return User{}, err
+		}
+	}
+	return g.createUser(ctx, username, password, roles)
+}
+
+func (g *Guard) createUser(ctx context.Context, username, password string, roles []string) (User, error) {
+	hash, err := g.hashPassword(ctx, password)
+	if err != nil {
+		return User{}, err
+	}
 	now := g.cfg.now()
-	u := User{ID: randomString(16), Username: username, PasswordHash: g.HashPassword(password), Roles: slices.Clone(roles), CreatedAt: now, UpdatedAt: now}
+	u := User{ID: randomString(16), Username: username, PasswordHash: hash, Roles: slices.Clone(roles), CreatedAt: now, UpdatedAt: now}
 	if err := g.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
+			if g.cfg.quietRegister {
+				g.observe(ctx, Event{Type: EventRegistered, Reason: "username_taken", Username: username})
+				return User{ID: u.ID, Username: username, CreatedAt: now, UpdatedAt: now}, nil
+			}
 			return User{}, ErrConflict
 		}
 		return User{}, g.storeErr(ctx, "create_user", err)
@@ -96,8 +115,14 @@ func (g *Guard) EnsureUser(ctx context.Context, username, password string, roles
 		return User{}, g.storeErr(ctx, "get_user", err)
 	}
 	if !ok {
-		u, err = g.Register(ctx, username, password, roles...)
-		if !errors.Is(err, ErrConflict) {
+		if err := ValidateUsername(username); err != nil {
+			return User{}, err
+		}
+		if err := ValidatePassword(password); err != nil {
+			return User{}, err
+		}
+		u, err = g.createUser(ctx, username, password, roles)
+		if !errors.Is(err, ErrConflict) && (err != nil || !g.cfg.quietRegister) {
 			return u, err
 		}
 		if u, ok, err = g.store.GetUserByUsername(ctx, username); err != nil || !ok {
@@ -150,16 +175,27 @@ func loginInputError(username, password string) error {
 	return nil
 }
 
-// Login checks a username and password. Every attempt counts against the (client IP,
-// username) rate limit first, known user or not. An unknown user costs the same hash as a
-// wrong password, and both give the same 401, so neither timing nor answer reveals whether
-// a username exists. Parameters that changed since the hash was made are upgraded here.
-func (g *Guard) Login(ctx context.Context, username, password string, client ClientInfo) (User, error) {
+// Login checks a username and password. Every attempt counts against the rate limits
+// first (per client address and username, per address, per account; see RateLimits),
+// known user or not. An unknown user costs the same hash as a wrong password, and both give
+// the same 401, so neither timing nor answer reveals whether a username exists. A request
+// whose context ends while it waits for a hashing slot gives up without hashing.
+// Parameters weaker than the Guard's are upgraded here.
+func (g *Guard) Login(ctx context.Context, client ClientInfo, username, password string) (User, error) {
 	if err := loginInputError(username, password); err != nil {
 		g.observe(ctx, Event{Type: EventLoginFailed, Reason: "invalid_input", ClientIP: client.IP, UserAgent: client.UserAgent})
 		return User{}, err
 	}
-	if err := g.rateLimit(ctx, "login", client.IP+"|"+username, client); err != nil {
+	l := g.cfg.limits
+	if err := g.limit(ctx, "login", client.IP+"|"+username, l.Login, l.Window, client); err != nil {
+		return User{}, err
+	}
+	if client.IP != "" {
+		if err := g.limit(ctx, "login_address", addressKey(client.IP), l.Address, l.Window, client); err != nil {
+			return User{}, err
+		}
+	}
+	if err := g.accountBackoff(ctx, username, client); err != nil {
 		return User{}, err
 	}
 	u, ok, err := g.store.GetUserByUsername(ctx, username)
@@ -167,37 +203,29 @@ func (g *Guard) Login(ctx context.Context, username, password string, client Cli
 		return User{}, g.storeErr(ctx, "get_user", err)
 	}
 	if !ok {
-		g.checkPassword(g.dummy, password)
+		if _, _, err := g.checkPassword(ctx, g.dummy, password); err != nil {
+			return User{}, err
+		}
 		g.observe(ctx, Event{Type: EventLoginFailed, Reason: "unknown_user", ClientIP: client.IP, UserAgent: client.UserAgent})
 		return User{}, ErrInvalidCredentials
 	}
-	good, rehash := g.checkPassword(u.PasswordHash, password)
+	good, rehash, err := g.checkPassword(ctx, u.PasswordHash, password)
+	if err != nil {
+		return User{}, err
+	}
 	if !good {
 		g.observe(ctx, Event{Type: EventLoginFailed, Reason: "bad_password", UserID: u.ID, ClientIP: client.IP, UserAgent: client.UserAgent})
 		return User{}, ErrInvalidCredentials
 	}
 	if rehash {
-		u.PasswordHash = g.HashPassword(password)
-		u.UpdatedAt = g.cfg.now()
-		if err := g.store.UpdateUser(ctx, u); err != nil {
-			g.depError(ctx, "store", "update_user", err)
+		if h, err := g.hashPassword(ctx, password); err == nil {
+			u.PasswordHash = h
+			u.UpdatedAt = g.cfg.now()
+			if err := g.store.UpdateUser(ctx, u); err != nil {
+				g.depError(ctx, "store", "update_user", err)
+			}
 		}
 	}
 	g.observe(ctx, Event{Type: EventLoginSucceeded, UserID: u.ID, Username: u.Username, ClientIP: client.IP, UserAgent: client.UserAgent})
 	return u, nil
-}
-
-// rateLimit counts one attempt for (scope, key) and refuses it past the login limit.
-func (g *Guard) rateLimit(ctx context.Context, scope, key string, client ClientInfo) error {
-	n, reset, err := g.store.Hit(ctx, scope+":"+key, g.cfg.loginWindow)
-	if err != nil {
-		return g.storeErr(ctx, "rate_limit", err)
-	}
-	if n > int64(g.cfg.loginLimit) {
-		g.observe(ctx, Event{Type: EventRateLimited, Kind: scope, ClientIP: client.IP, UserAgent: client.UserAgent})
-		e := *ErrRateLimited
-		e.RetryAfter = max(reset, time.Second)
-		return &e
-	}
-	return nil
 }
