@@ -11,17 +11,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/audit"
+	"github.com/authframe/authframe/core/endpoint"
 )
 
 var (
 	auditSecret = []byte("audit-test-secret-0123456789abcdef")
-	auditArgon  = authframe.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	auditArgon  = authframe.PasswordConfig{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32, InsecureWeakHashing: true}
 	auditClient = authframe.ClientInfo{IP: "198.51.100.7", UserAgent: "audit-agent/1.0"}
 )
 
@@ -41,100 +42,100 @@ func auditRecords(t *testing.T, buf *bytes.Buffer) []map[string]any {
 	return out
 }
 
-func newAuditBuffer(level slog.Level) (*bytes.Buffer, authframe.Observer) {
+func newAuditBuffer(level slog.Level) (*bytes.Buffer, audit.Observer) {
 	var buf bytes.Buffer
 	l := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: level}))
-	return &buf, authframe.NewAuditLogger(l)
+	return &buf, audit.NewLogger(l)
 }
 
 func TestAuditLoggerLevelsAndAttributes(t *testing.T) {
 	const sid = "sid-handle-0123456789abcdef"
-	fp := authframe.SessionFingerprint(sid)
+	fp := audit.SessionFingerprint(sid)
 	jwtCause := errors.New("could not JSON decode claim: eyJzdWIiOiJhbGljZSJ9 secret-claim-value")
 	cases := []struct {
 		name   string
-		event  authframe.Event
+		event  audit.Event
 		level  string
 		want   map[string]any
 		absent []string
 	}{
 		{
 			name:  "a cached token hit is debug with tier, duration and the session fingerprint",
-			event: authframe.Event{Type: authframe.EventTokenValidated, Result: "ok", Tier: "lru", Method: authframe.MethodBearer, Duration: 150 * time.Nanosecond, UserID: "u1", SessionID: sid},
+			event: audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "lru", Method: string(authframe.MethodBearer), Duration: 150 * time.Nanosecond, UserID: "u1", SessionID: sid},
 			level: "DEBUG",
 			want:  map[string]any{"event": "token_validated", "result": "ok", "tier": "lru", "method": "bearer", "user_id": "u1", "session": fp, "duration": float64(150), "request_id": "req-42"},
 		},
 		{
 			name:   "a failed validation is info and logs only the safe message of a jwt error",
-			event:  authframe.Event{Type: authframe.EventTokenValidated, Result: "malformed", Tier: "verify", Err: &authframe.Error{Code: authframe.CodeInvalidToken, Message: "malformed token", Err: jwtCause}},
+			event:  audit.Event{Type: audit.TokenValidated, Result: "malformed", Tier: "verify", Err: &authframe.Error{Code: authframe.ErrInvalidToken, Message: "malformed token", Err: jwtCause}},
 			level:  "INFO",
 			want:   map[string]any{"result": "malformed", "error_code": "invalid_token", "error": "malformed token"},
 			absent: []string{"secret-claim-value", "eyJzdWIiOiJhbGljZSJ9"},
 		},
 		{
 			name:  "a session validation that failed CSRF is info",
-			event: authframe.Event{Type: authframe.EventSessionValidated, Result: "csrf", Tier: "store", Method: authframe.MethodSession, Err: authframe.ErrCSRF},
+			event: audit.Event{Type: audit.SessionValidated, Result: "csrf", Tier: "store", Method: string(authframe.MethodSession), Err: authframe.ErrCSRF},
 			level: "INFO",
 			want:  map[string]any{"event": "session_validated", "result": "csrf", "error_code": "csrf_failed"},
 		},
 		{
 			name:  "a login failure is info with reason, client IP and user agent",
-			event: authframe.Event{Type: authframe.EventLoginFailed, Reason: "bad_password", UserID: "u1", ClientIP: "192.0.2.1", UserAgent: "curl/8"},
+			event: audit.Event{Type: audit.LoginFailed, Reason: "bad_password", UserID: "u1", ClientIP: "192.0.2.1", UserAgent: "curl/8"},
 			level: "INFO",
 			want:  map[string]any{"event": "login_failed", "reason": "bad_password", "user_id": "u1", "client_ip": "192.0.2.1", "user_agent": "curl/8"},
 		},
 		{
 			name:  "a login success is info with the username",
-			event: authframe.Event{Type: authframe.EventLoginSucceeded, UserID: "u1", Username: "alice"},
+			event: audit.Event{Type: audit.LoginSucceeded, UserID: "u1", Username: "alice"},
 			level: "INFO",
 			want:  map[string]any{"event": "login_succeeded", "username": "alice"},
 		},
 		{
 			name:  "a CSRF failure is a warning",
-			event: authframe.Event{Type: authframe.EventCSRFFailed, UserID: "u1", SessionID: sid},
+			event: audit.Event{Type: audit.CSRFFailed, UserID: "u1", SessionID: sid},
 			level: "WARN",
 			want:  map[string]any{"event": "csrf_failed", "session": fp},
 		},
 		{
 			name:  "refresh token reuse is a warning",
-			event: authframe.Event{Type: authframe.EventRefreshReused, SessionID: sid, ClientIP: "192.0.2.9"},
+			event: audit.Event{Type: audit.RefreshReused, SessionID: sid, ClientIP: "192.0.2.9"},
 			level: "WARN",
 			want:  map[string]any{"event": "refresh_reused", "session": fp, "client_ip": "192.0.2.9"},
 		},
 		{
 			name:  "the revocation that answers a reuse is a warning",
-			event: authframe.Event{Type: authframe.EventRevoked, Kind: "session", Reason: "refresh_reuse", SessionID: sid},
+			event: audit.Event{Type: audit.Revoked, Kind: "session", Reason: "refresh_reuse", SessionID: sid},
 			level: "WARN",
 			want:  map[string]any{"event": "revoked", "kind": "session", "reason": "refresh_reuse"},
 		},
 		{
 			name:  "a logout revocation is info",
-			event: authframe.Event{Type: authframe.EventRevoked, Kind: "session", Reason: "logout", UserID: "u1", SessionID: sid},
+			event: audit.Event{Type: audit.Revoked, Kind: "session", Reason: "logout", UserID: "u1", SessionID: sid},
 			level: "INFO",
 			want:  map[string]any{"event": "revoked", "reason": "logout"},
 		},
 		{
 			name:  "rate limiting is a warning",
-			event: authframe.Event{Type: authframe.EventRateLimited, Kind: "login", ClientIP: "192.0.2.1"},
+			event: audit.Event{Type: audit.RateLimited, Kind: "login", ClientIP: "192.0.2.1"},
 			level: "WARN",
 			want:  map[string]any{"event": "rate_limited", "kind": "login"},
 		},
 		{
 			name:   "a dependency error is an error, with URL credentials and opaque values redacted",
-			event:  authframe.Event{Type: authframe.EventDependencyError, Kind: "store", Op: "get_session", Err: errors.New("dial redis://default:hunter2@10.0.0.5:6379: key session:AbCdEfGhIjKlMnOpQrStUvWx refused")},
+			event:  audit.Event{Type: audit.DependencyError, Kind: "store", Op: "get_session", Err: errors.New("dial redis://default:hunter2@10.0.0.5:6379: key session:AbCdEfGhIjKlMnOpQrStUvWx refused")},
 			level:  "ERROR",
 			want:   map[string]any{"event": "dependency_error", "kind": "store", "op": "get_session", "error": "dial redis://[redacted]@10.0.0.5:6379: key session:[redacted] refused"},
 			absent: []string{"hunter2", "AbCdEfGhIjKlMnOpQrStUvWx"},
 		},
 		{
 			name:  "a refresh is debug",
-			event: authframe.Event{Type: authframe.EventRefreshed, UserID: "u1"},
+			event: audit.Event{Type: audit.Refreshed, UserID: "u1"},
 			level: "DEBUG",
 			want:  map[string]any{"event": "refreshed"},
 		},
 		{
 			name:   "an error that is not an authframe error is not spelled out",
-			event:  authframe.Event{Type: authframe.EventSessionValidated, Result: "invalid", Err: errors.New("raw cause with cookie-value-xyz")},
+			event:  audit.Event{Type: audit.SessionValidated, Result: "invalid", Err: errors.New("raw cause with cookie-value-xyz")},
 			level:  "INFO",
 			want:   map[string]any{"error_code": "internal", "error": "unclassified error"},
 			absent: []string{"cookie-value-xyz"},
@@ -143,7 +144,7 @@ func TestAuditLoggerLevelsAndAttributes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			buf, obs := newAuditBuffer(slog.LevelDebug)
-			obs.Observe(authframe.ContextWithRequestID(context.Background(), "req-42"), tc.event)
+			authframe.EmitThrough(obs)(endpoint.ContextWithRequestID(context.Background(), "req-42"), tc.event)
 			recs := auditRecords(t, buf)
 			if len(recs) != 1 {
 				t.Fatalf("got %d records, want 1: %s", len(recs), buf)
@@ -177,22 +178,22 @@ func TestAuditLoggerLevelsAndAttributes(t *testing.T) {
 
 func TestAuditLoggerSkipsDisabledLevelsAndToleratesNilContext(t *testing.T) {
 	buf, obs := newAuditBuffer(slog.LevelInfo)
-	obs.Observe(context.Background(), authframe.Event{Type: authframe.EventTokenValidated, Result: "ok", Tier: "lru"})
+	obs.Observe(context.Background(), audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "lru"})
 	if buf.Len() != 0 {
 		t.Fatalf("a debug event reached an info logger: %s", buf)
 	}
 	//lint:ignore SA1012 revocations from other instances are reported with a nil context
-	obs.Observe(nil, authframe.Event{Type: authframe.EventRevoked, Kind: "token", Reason: "logout"}) //nolint:staticcheck
+	obs.Observe(nil, audit.Event{Type: audit.Revoked, Kind: "token", Reason: "logout"}) //nolint:staticcheck
 	recs := auditRecords(t, buf)
 	if len(recs) != 1 || recs[0]["request_id"] != nil {
 		t.Fatalf("records = %v", recs)
 	}
-	authframe.NewAuditLogger(nil).Observe(context.Background(), authframe.Event{Type: authframe.EventLoginFailed})
+	audit.NewLogger(nil).Observe(context.Background(), audit.Event{Type: audit.LoginFailed})
 }
 
 func TestAuditLoggerTruncatesLongUserAgents(t *testing.T) {
 	buf, obs := newAuditBuffer(slog.LevelDebug)
-	obs.Observe(context.Background(), authframe.Event{Type: authframe.EventLoginFailed, UserAgent: strings.Repeat("é", 300)})
+	obs.Observe(context.Background(), audit.Event{Type: audit.LoginFailed, UserAgent: strings.Repeat("é", 300)})
 	ua, _ := auditRecords(t, buf)[0]["user_agent"].(string)
 	if len(ua) > 256 || !strings.HasPrefix(ua, "éé") || strings.ContainsRune(ua, '\uFFFD') {
 		t.Fatalf("user_agent is %d bytes: %q", len(ua), ua)
@@ -201,7 +202,7 @@ func TestAuditLoggerTruncatesLongUserAgents(t *testing.T) {
 
 func TestAuditLoggerDisabledCostsNoAllocation(t *testing.T) {
 	_, obs := newAuditBuffer(slog.LevelInfo)
-	e := authframe.Event{Type: authframe.EventTokenValidated, Result: "ok", Tier: "lru", UserID: "u1", SessionID: "s1", Duration: time.Microsecond}
+	e := audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "lru", UserID: "u1", SessionID: "s1", Duration: time.Microsecond}
 	ctx := context.Background()
 	if n := testing.AllocsPerRun(100, func() { obs.Observe(ctx, e) }); n != 0 {
 		t.Fatalf("a disabled record cost %v allocations", n)
@@ -220,7 +221,7 @@ func (r auditReq) Header(n string) string {
 	switch {
 	case strings.EqualFold(n, "Authorization"):
 		return r.auth
-	case strings.EqualFold(n, authframe.CSRFHeader):
+	case strings.EqualFold(n, endpoint.CSRFHeader):
 		return r.csrf
 	}
 	return ""
@@ -247,17 +248,17 @@ func auditUnsignedToken(marker string) string {
 func TestAuditLogNeverHoldsSecrets(t *testing.T) {
 	buf, obs := newAuditBuffer(slog.LevelDebug)
 	g, err := authframe.New(
-		authframe.WithHMACSecret("", auditSecret),
+		authframe.WithHMACSecret(auditSecret),
 		authframe.WithIssuer("https://audit.example"),
 		authframe.WithAudience("audit-aud"),
-		authframe.WithInsecureArgon2Params(auditArgon),
+		authframe.WithPasswords(auditArgon),
 		authframe.WithRateLimits(authframe.RateLimits{Login: 4, Window: time.Minute}),
 		authframe.WithObserver(obs),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := authframe.ContextWithRequestID(context.Background(), "audit-req-1")
+	ctx := endpoint.ContextWithRequestID(context.Background(), "audit-req-1")
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -271,16 +272,16 @@ func TestAuditLogNeverHoldsSecrets(t *testing.T) {
 
 	_, err = g.Register(ctx, authframe.ClientInfo{}, "alice", password)
 	must(err)
-	if _, err := g.Login(ctx, auditClient, "alice", wrongPassword); !errors.Is(err, authframe.ErrInvalidCredentials) {
+	if _, err := g.VerifyPassword(ctx, auditClient, "alice", wrongPassword); !errors.Is(err, authframe.ErrInvalidCredentials) {
 		t.Fatalf("bad password: %v", err)
 	}
-	if _, err := g.Login(ctx, auditClient, "nobody", password); !errors.Is(err, authframe.ErrInvalidCredentials) {
+	if _, err := g.VerifyPassword(ctx, auditClient, "nobody", password); !errors.Is(err, authframe.ErrInvalidCredentials) {
 		t.Fatalf("unknown user: %v", err)
 	}
-	u, err := g.Login(ctx, auditClient, "alice", password)
+	u, err := g.VerifyPassword(ctx, auditClient, "alice", password)
 	must(err)
 	for i := 0; i < 5; i++ {
-		_, err = g.Login(ctx, auditClient, "mallory", wrongPassword)
+		_, err = g.VerifyPassword(ctx, auditClient, "mallory", wrongPassword)
 	}
 	if !errors.Is(err, authframe.ErrRateLimited) {
 		t.Fatalf("no rate limiting: %v", err)
@@ -327,7 +328,7 @@ func TestAuditLogNeverHoldsSecrets(t *testing.T) {
 	grant, err := g.StartSession(ctx, u, auditClient)
 	must(err)
 	keep(grant.Cookie.Value, grant.CSRFToken, grant.Session.ID)
-	cookies := map[string]string{g.SessionCookieName(): grant.Cookie.Value}
+	cookies := map[string]string{g.ClearSessionCookie().Name: grant.Cookie.Value}
 	_, err = g.Authenticate(ctx, auditReq{method: "GET", cookies: cookies})
 	must(err)
 	if _, err := g.Authenticate(ctx, auditReq{method: "POST", cookies: cookies}); !errors.Is(err, authframe.ErrCSRF) {
@@ -340,7 +341,7 @@ func TestAuditLogNeverHoldsSecrets(t *testing.T) {
 	}
 	sp, err := g.Authenticate(ctx, auditReq{method: "POST", cookies: cookies, csrf: grant.CSRFToken})
 	must(err)
-	_, err = g.EndSession(ctx, sp)
+	err = g.Logout(ctx, sp)
 	must(err)
 	if _, err := g.Authenticate(ctx, auditReq{method: "GET", auth: "Bearer " + pair3.AccessToken}); err == nil {
 		t.Fatal("token of a logged out session accepted")
@@ -382,7 +383,7 @@ func TestAuditLogNeverHoldsSecrets(t *testing.T) {
 	if n := len(seen["csrf_failed"]); n != 2 {
 		t.Errorf("%d csrf_failed records, want 2", n)
 	}
-	wantFP := authframe.SessionFingerprint(pair.SessionID)
+	wantFP := audit.SessionFingerprint(pair.SessionID)
 	found := false
 	for _, r := range seen["refresh_reused"] {
 		found = found || r["session"] == wantFP
@@ -399,31 +400,4 @@ func TestAuditLogNeverHoldsSecrets(t *testing.T) {
 			t.Errorf("no token_validated record with result/tier %s (have %v)", want, results)
 		}
 	}
-}
-
-func ExampleNewAuditLogger() {
-	// Drop the time so that the output below is stable.
-	noTime := func(_ []string, a slog.Attr) slog.Attr {
-		if a.Key == slog.TimeKey {
-			return slog.Attr{}
-		}
-		return a
-	}
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: noTime}))
-	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte("an example secret of 32 bytes or more")),
-		authframe.WithIssuer("https://auth.example"),
-		authframe.WithAudience("api.example"),
-		authframe.WithInsecureArgon2Params(authframe.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}),
-		authframe.WithObserver(authframe.NewAuditLogger(logger)),
-	)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer guard.Close()
-	ctx := authframe.ContextWithRequestID(context.Background(), "req-1")
-	_, _ = guard.Login(ctx, authframe.ClientInfo{IP: "192.0.2.1", UserAgent: "curl/8.5"}, "nobody", "not the password")
-	// Output:
-	// {"level":"INFO","msg":"authframe: login_failed","event":"login_failed","reason":"unknown_user","client_ip":"192.0.2.1","user_agent":"curl/8.5","request_id":"req-1"}
 }

@@ -5,10 +5,10 @@ import (
 	"strings"
 )
 
-// PermissionGrants reports whether the held permission have grants want. Both are
+// permissionGrants reports whether the held permission have grants want. Both are
 // "action:resource"; a "*" part of have matches anything, while a "*" part of want is only
 // granted by a "*" (asking for "read:*" needs "read:*" or "*:*"). A bare "*" grants all.
-func PermissionGrants(have, want string) bool {
+func permissionGrants(have, want string) bool {
 	if have == "*" || have == "*:*" {
 		return true
 	}
@@ -44,9 +44,9 @@ func (g *Guard) permissionsFor(roles []string) []string {
 	return out
 }
 
-// IsPermission reports whether a requirement string names a permission (it contains a
+// isPermission reports whether a requirement string names a permission (it contains a
 // colon, or is "*") rather than a role.
-func IsPermission(s string) bool { return s == "*" || strings.Contains(s, ":") }
+func isPermission(s string) bool { return s == "*" || strings.Contains(s, ":") }
 
 // Authorize checks that p meets every requirement: a role ("admin") or a permission
 // ("read:reports", "*" wildcards allowed in what p holds). No principal is a 401; a
@@ -80,7 +80,7 @@ func AuthorizeAny(p *Principal, requirements ...string) error {
 }
 
 func meets(p *Principal, r string) bool {
-	if IsPermission(r) {
+	if isPermission(r) {
 		return p.Can(r)
 	}
 	return p.HasRole(r)

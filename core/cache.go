@@ -1,7 +1,6 @@
 package authframe
 
 import (
-	"context"
 	"hash/maphash"
 	"strings"
 	"sync"
@@ -10,24 +9,6 @@ import (
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
-
-// Cache is a shared validation cache tier behind the in-process LRU (for example the Redis
-// one). Keys are derived by the Guard from the whole token and the verifier's
-// configuration; values are the Guard's own encoding. A Cache may also implement
-// RevocationPublisher, store.RevocationFeed and HealthChecker, and Available() bool, which
-// reports false while it knows a call would fail (its circuit breaker is open), so that
-// the Guard skips the call and the work of preparing it.
-type Cache interface {
-	Get(ctx context.Context, key string) ([]byte, bool, error)
-	// Set stores val for at most ttl.
-	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
-}
-
-// RevocationPublisher is an optional ability of a Cache: it tells other instances about a
-// revocation made here.
-type RevocationPublisher interface {
-	PublishRevocation(ctx context.Context, r Revocation) error
-}
 
 // cacheEntry is a verified token. p is shared by every hit and never mutated.
 type cacheEntry struct {

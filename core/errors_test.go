@@ -6,15 +6,16 @@ import (
 	"testing"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/endpoint"
 )
 
 func TestRenderErrorOfNilIsAnInternalError(t *testing.T) {
-	r := authframe.RenderError(nil, "req-1")
+	r := endpoint.RenderError(nil, "req-1")
 	if r.Status != http.StatusInternalServerError {
 		t.Fatalf("status %d", r.Status)
 	}
-	var b authframe.ErrorBody
-	if err := json.Unmarshal(r.Body, &b); err != nil || b.Error.Code != authframe.CodeInternal || b.RequestID != "req-1" {
+	var b endpoint.ErrorBody
+	if err := json.Unmarshal(r.Body, &b); err != nil || b.Error.Code != authframe.ErrInternal || b.RequestID != "req-1" {
 		t.Fatalf("body %s (%v)", r.Body, err)
 	}
 }

@@ -5,13 +5,14 @@ import (
 	"fmt"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/endpoint"
 )
 
 // A Guard that issues and verifies its own tokens with an HMAC secret and the in-memory
 // store.
 func ExampleNew() {
 	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte("an-example-secret-of-32-bytes!!!")),
+		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
 		authframe.WithIssuer("https://auth.example.com"),
 		authframe.WithAudience("example-api"),
 		authframe.WithRolePermissions("admin", "*:*"),
@@ -28,7 +29,7 @@ func ExampleNew() {
 		fmt.Println(err)
 		return
 	}
-	user, err := guard.Login(ctx, client, "alice", "correct horse battery")
+	user, err := guard.VerifyPassword(ctx, client, "alice", "correct horse battery")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -41,7 +42,7 @@ func ExampleNew() {
 
 // Misconfiguration is an error that names the option.
 func ExampleNew_misconfiguration() {
-	_, err := authframe.New(authframe.WithHMACSecret("", []byte("too short")))
+	_, err := authframe.New(authframe.WithHMACSecret([]byte("too short")))
 	fmt.Println(err)
 	// Output: authframe: WithHMACSecret: HMAC secret is 9 bytes, at least 32 are required
 }
@@ -56,7 +57,7 @@ func ExampleAuthorize() {
 }
 
 func ExampleRenderError() {
-	r := authframe.RenderError(authframe.ErrTokenExpired, "req-42")
+	r := endpoint.RenderError(authframe.ErrTokenExpired, "req-42")
 	fmt.Println(r.Status)
 	fmt.Println(string(r.Body))
 	fmt.Println(r.Headers[0][0]+":", r.Headers[0][1])

@@ -13,7 +13,7 @@ import (
 // FuzzAuthenticate feeds arbitrary Authorization headers and cookies through extraction
 // and verification: nothing may panic, and nothing but the genuine token may pass.
 func FuzzAuthenticate(f *testing.F) {
-	g, err := authframe.New(authframe.WithHMACSecret("", hmacSecret), authframe.WithIssuer(testIss), authframe.WithAudience(testAud))
+	g, err := authframe.New(authframe.WithHMACSecret(hmacSecret), authframe.WithIssuer(testIss), authframe.WithAudience(testAud))
 	if err != nil {
 		f.Fatal(err)
 	}

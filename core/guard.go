@@ -9,9 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/authframe/authframe/core/audit"
+	"github.com/authframe/authframe/core/internal/ctxkey"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"runtime"
 	"sort"
@@ -26,12 +27,11 @@ import (
 	"github.com/authframe/authframe/core/store"
 )
 
-// Re-exported store records and interfaces, so that users name them from one package.
+// The store's records that Guard methods take and return, named here so that users
+// need not import the store package for them.
 type (
-	Store        = store.Store
-	User         = store.User
-	Session      = store.Session
-	RefreshToken = store.RefreshToken
+	User    = store.User
+	Session = store.Session
 )
 
 // Guard authenticates requests, issues tokens and runs sessions. Build it once with New; it
@@ -46,7 +46,7 @@ type Guard struct {
 	remotes []*remoteSource
 
 	cache       *lruCache
-	l2          Cache
+	l2          store.Cache
 	fingerprint []byte
 	// l2mac authenticates shared cache values (see WithSharedCache).
 	l2mac           []byte
@@ -56,7 +56,7 @@ type Guard struct {
 	ownsStore       bool
 	confirmSessions bool
 
-	obs    Observer
+	obs    audit.Observer
 	log    *slog.Logger
 	hashes chan struct{}
 	dummy  string
@@ -96,11 +96,17 @@ func New(opts ...Option) (*Guard, error) {
 			return nil, errors.New("authframe: no audience: set WithAudience, or WithoutAudienceCheck to accept tokens meant for any audience signed by the keys")
 		}
 	}
+	if cfg.insecureCookies {
+		cfg.cookie.Secure = false
+		if cfg.cookie.Name == "__Host-session" {
+			cfg.cookie.Name = "session"
+		}
+	}
 	if strings.HasPrefix(cfg.cookie.Name, "__Host-") && (!cfg.cookie.Secure || cfg.cookie.Path != "/" || cfg.cookie.Domain != "") {
-		return nil, errors.New("authframe: WithSessionCookie: a __Host- cookie needs Secure, Path=/ and no Domain")
+		return nil, errors.New("authframe: WithSessions: a __Host- cookie needs Secure (no WithInsecureCookies), Path=/ and no Domain")
 	}
 	if cfg.cookie.Name == "" {
-		return nil, errors.New("authframe: WithSessionCookie: empty cookie name")
+		return nil, errors.New("authframe: WithSessions: empty cookie name")
 	}
 	g := &Guard{cfg: cfg, byKid: map[string]*key{}, byAlg: map[string]*key{}, revs: &revocationSet{limit: maxRevocations}, obs: cfg.observer, log: cfg.logger}
 	if g.log == nil {
@@ -160,7 +166,7 @@ func New(opts ...Option) (*Guard, error) {
 		}
 		if g.l2mac == nil {
 			g.cancel()
-			return nil, errors.New("authframe: WithSharedCache: a Guard without signing keys needs WithSharedCacheKey to authenticate shared cache values")
+			return nil, errors.New("authframe: WithCache: a Guard without signing keys needs CacheConfig.SharedKey to authenticate shared cache values")
 		}
 	}
 	g.store = cfg.store
@@ -212,11 +218,8 @@ func (g *Guard) Close() error {
 	return nil
 }
 
-// Store returns the Guard's store.
-func (g *Guard) Store() store.Store { return g.store }
-
-// Issuer returns the iss the Guard puts in the tokens it issues ("" if none).
-func (g *Guard) Issuer() string {
+// issuer is the iss the Guard puts in the tokens it issues ("" if none).
+func (g *Guard) issuer() string {
 	if len(g.cfg.issuers) > 0 {
 		return g.cfg.issuers[0]
 	}
@@ -357,17 +360,30 @@ func deriveCacheKey(keys []*key) []byte {
 	return h.Sum(nil)
 }
 
-func (g *Guard) observe(ctx context.Context, e Event) {
+func (g *Guard) observe(ctx context.Context, e audit.Event) {
 	if g.obs != nil {
-		g.obs.Observe(ctx, e)
+		g.emit(ctx, e)
 	}
+}
+
+// emit completes e with what observers may need from the request and the error, in forms
+// safe to log, and hands it over.
+func (g *Guard) emit(ctx context.Context, e audit.Event) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	e.RequestID = ctxkey.RequestID(ctx)
+	if e.Err != nil {
+		e.ErrCode, e.ErrMessage = safeErrorForm(e)
+	}
+	g.obs.Observe(ctx, e)
 }
 
 // depError reports a failed store or cache call: an event every time, a log line at most
 // once a second for each kind and operation (a dead dependency must not flood the log),
 // saying how many were held back.
 func (g *Guard) depError(ctx context.Context, kind, op string, err error) {
-	g.observe(ctx, Event{Type: EventDependencyError, Kind: kind, Op: op, Err: err})
+	g.observe(ctx, audit.Event{Type: audit.DependencyError, Kind: kind, Op: op, Err: err})
 	v, ok := g.depLogs.Load(kind + "/" + op)
 	if !ok {
 		v, _ = g.depLogs.LoadOrStore(kind+"/"+op, &depLog{})
@@ -403,7 +419,7 @@ func (g *Guard) Authenticate(ctx context.Context, r Request) (*Principal, error)
 		// A token in a cookie rides along with any request the browser sends, as a session
 		// cookie does: an unsafe request bearing one must come from the app's own origin.
 		if src == tokenCookie && g.cfg.csrf && !safeMethod(r.Method()) && g.crossSite(r, true) {
-			g.observe(ctx, Event{Type: EventCSRFFailed, Reason: "token_cookie"})
+			g.observe(ctx, audit.Event{Type: audit.CSRFFailed, Reason: "token_cookie"})
 			return nil, ErrCSRF.with(errCrossSite)
 		}
 		return g.VerifyToken(ctx, tok)
@@ -446,9 +462,18 @@ func (g *Guard) bearerToken(r Request) (string, int) {
 	return "", tokenNone
 }
 
-// ClientIP returns the client's address: the connection's peer, or, when that peer is a
+// ClientInfo describes the client of r for session records, audit events and rate
+// limits: its address (the connection's peer, or behind a trusted proxy the rightmost
+// X-Forwarded-For entry that is not one; see WithTrustedProxies) and its user agent. Like
+// r's own strings, they may only be valid during the request; the Guard copies what it
+// keeps.
+func (g *Guard) ClientInfo(r Request) ClientInfo {
+	return ClientInfo{IP: g.clientIP(r), UserAgent: r.Header("User-Agent")}
+}
+
+// clientIP returns the client's address: the connection's peer, or, when that peer is a
 // trusted proxy, the rightmost address in X-Forwarded-For that is not a trusted proxy.
-func (g *Guard) ClientIP(r Request) string {
+func (g *Guard) clientIP(r Request) string {
 	peer := hostOnly(r.RemoteAddr())
 	if len(g.cfg.trusted) == 0 {
 		return peer
@@ -497,15 +522,6 @@ func hostOnly(addr string) string {
 // JWKS returns the JSON Web Key Set of the Guard's public verification keys (an empty set
 // for HMAC-only configurations).
 func (g *Guard) JWKS() []byte { return g.jwks }
-
-// JWKSHandler serves JWKS() with caching headers.
-func (g *Guard) JWKSHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		_, _ = w.Write(g.jwks)
-	})
-}
 
 // loadRevocations fills the revocation set from the store at start, so a new instance
 // honours revocations made before it started.

@@ -67,7 +67,7 @@ func (p *oidcProvider) publish(t *testing.T, keys ...*ecdsa.PrivateKey) []string
 	}
 	var kids []string
 	for _, k := range keys {
-		g := newVerifier(t, authframe.WithKeyPEM(pemOf(t, k)))
+		g := newVerifier(t, authframe.WithKey(authframe.Key{PEM: pemOf(t, k)}))
 		var one struct {
 			Keys []json.RawMessage `json:"keys"`
 		}
@@ -86,13 +86,13 @@ func (p *oidcProvider) publish(t *testing.T, keys ...*ecdsa.PrivateKey) []string
 
 func TestRemoteIssuerWithoutAudienceIsRefused(t *testing.T) {
 	p := newOIDCProvider(t)
-	if g, err := authframe.New(authframe.WithOIDC(p.srv.URL)); err == nil {
+	if g, err := authframe.New(authframe.WithRemote(authframe.RemoteIssuer{Issuer: p.srv.URL})); err == nil {
 		g.Close()
 		t.Fatal("New accepted a remote issuer with no audience: any token the provider signs would pass")
 	} else if !strings.Contains(err.Error(), "audience") {
 		t.Fatalf("error %q does not say what is missing", err)
 	}
-	g, err := authframe.New(authframe.WithOIDC(p.srv.URL, "my-api"))
+	g, err := authframe.New(authframe.WithRemote(authframe.RemoteIssuer{Issuer: p.srv.URL, Audience: []string{"my-api"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestLocalKeysWithoutIssuerOrAudienceAreRefused(t *testing.T) {
 		{"no audience", []authframe.Option{authframe.WithIssuer(testIss)}, "WithAudience"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g, err := authframe.New(append(tc.opts, authframe.WithHMACSecret("", hmacSecret))...)
+			g, err := authframe.New(append(tc.opts, authframe.WithHMACSecret(hmacSecret))...)
 			if err == nil {
 				g.Close()
 				t.Fatal("New accepted it")
@@ -119,7 +119,7 @@ func TestLocalKeysWithoutIssuerOrAudienceAreRefused(t *testing.T) {
 			}
 		})
 	}
-	g, err := authframe.New(authframe.WithHMACSecret("", hmacSecret), authframe.WithoutIssuerCheck(), authframe.WithoutAudienceCheck())
+	g, err := authframe.New(authframe.WithHMACSecret(hmacSecret), authframe.WithTokens(authframe.TokenConfig{InsecureAnyIssuer: true}), authframe.WithTokens(authframe.TokenConfig{InsecureAnyAudience: true}))
 	if err != nil {
 		t.Fatalf("the named opt-outs: %v", err)
 	}
@@ -131,7 +131,7 @@ func TestLocalKeysWithoutIssuerOrAudienceAreRefused(t *testing.T) {
 }
 
 func TestTokensOfOtherTypesAreNotAccessTokens(t *testing.T) {
-	g := newVerifier(t, authframe.WithHMACSecret("", hmacSecret))
+	g := newVerifier(t, authframe.WithHMACSecret(hmacSecret))
 	ctx := context.Background()
 	for _, typ := range []any{"JWT", "id_token+jwt", "application/jwt", nil} {
 		hdr := map[string]any{"typ": typ}
@@ -177,7 +177,7 @@ func TestRemoteIssuersHaveTheirOwnTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer strict.Close()
-	lenient, err := authframe.New(authframe.WithOIDC(p.srv.URL, testAud))
+	lenient, err := authframe.New(authframe.WithRemote(authframe.RemoteIssuer{Issuer: p.srv.URL, Audience: []string{testAud}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +239,7 @@ func TestLogoutDuringACacheMissIsNotForgotten(t *testing.T) {
 
 func TestNonCanonicalBase64IsRefused(t *testing.T) {
 	_, ed, _ := ed25519.GenerateKey(rand.Reader)
-	g := newVerifier(t, authframe.WithKeyPEM(pemOf(t, ed)))
+	g := newVerifier(t, authframe.WithKey(authframe.Key{PEM: pemOf(t, ed)}))
 	tok := sign(t, jwt.SigningMethodEdDSA, ed, claims(nil), nil)
 	ctx := context.Background()
 	if _, err := g.VerifyToken(ctx, tok); err != nil {
@@ -280,7 +280,7 @@ func TestRemoteSubjectsCannotReachLocalSessions(t *testing.T) {
 	p := newOIDCProvider(t)
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	kid := p.publish(t, k)[0]
-	g := newIssuer(t, authframe.WithOIDC(p.srv.URL, testAud))
+	g := newIssuer(t, authframe.WithRemote(authframe.RemoteIssuer{Issuer: p.srv.URL, Audience: []string{testAud}}))
 	ctx := context.Background()
 	u, pair := registerAndLogin(t, g, "victim")
 	// A remote token whose subject (and sid) are the victim's.
@@ -322,7 +322,7 @@ func TestKeysAreBoundToTheirIssuers(t *testing.T) {
 	kb, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	kidA := a.publish(t, ka)[0]
 	b.publish(t, kb)
-	g := newIssuer(t, authframe.WithOIDC(a.srv.URL, testAud), authframe.WithOIDC(b.srv.URL, testAud))
+	g := newIssuer(t, authframe.WithRemote(authframe.RemoteIssuer{Issuer: a.srv.URL, Audience: []string{testAud}}), authframe.WithRemote(authframe.RemoteIssuer{Issuer: b.srv.URL, Audience: []string{testAud}}))
 	ctx := context.Background()
 	ok := sign(t, jwt.SigningMethodES256, ka, claims(func(c jwt.MapClaims) { c["iss"] = a.srv.URL }), map[string]any{"kid": kidA})
 	if _, err := g.VerifyToken(ctx, ok); err != nil {
@@ -336,13 +336,13 @@ func TestKeysAreBoundToTheirIssuers(t *testing.T) {
 	if _, err := g.VerifyToken(ctx, asLocal); err == nil {
 		t.Fatal("a remote key verified a token of the local issuer")
 	}
-	if _, err := authframe.New(authframe.WithIssuer(testIss), authframe.WithAudience(testAud), authframe.WithHMACSecret("", hmacSecret), authframe.WithRemote(authframe.RemoteIssuer{Issuer: testIss, JWKSURL: a.srv.URL + "/jwks"})); err == nil {
+	if _, err := authframe.New(authframe.WithIssuer(testIss), authframe.WithAudience(testAud), authframe.WithHMACSecret(hmacSecret), authframe.WithRemote(authframe.RemoteIssuer{Issuer: testIss, JWKSURL: a.srv.URL + "/jwks"})); err == nil {
 		t.Fatal("a remote key source was accepted for the local issuer")
 	}
 }
 
 func TestTokensOutlivingTheRevocationHorizonAreRefused(t *testing.T) {
-	g := newVerifier(t, authframe.WithHMACSecret("", hmacSecret))
+	g := newVerifier(t, authframe.WithHMACSecret(hmacSecret))
 	long := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(72 * time.Hour).Unix() }), nil)
 	if _, err := g.VerifyToken(context.Background(), long); err == nil {
 		t.Fatal("a token valid for three days passed, though a revocation of its user is forgotten after one")
@@ -354,7 +354,7 @@ func TestUnknownKidRefreshIsBoundedByTheRequest(t *testing.T) {
 	k1, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	k2, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	p.publish(t, k1)
-	g := newIssuer(t, authframe.WithOIDC(p.srv.URL, testAud))
+	g := newIssuer(t, authframe.WithRemote(authframe.RemoteIssuer{Issuer: p.srv.URL, Audience: []string{testAud}}))
 	p.hang.Store(true)
 	unknown := sign(t, jwt.SigningMethodES256, k2, claims(func(c jwt.MapClaims) { c["iss"] = p.srv.URL }), map[string]any{"kid": "not-published"})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -373,7 +373,7 @@ func TestRemoteKeysNotForSignaturesAreNotTried(t *testing.T) {
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	kid := p.publish(t, k)[0]
 	p.jwks.Store([]byte(strings.Replace(string(p.jwks.Load().([]byte)), `"use":"sig"`, `"use":"enc"`, 1)))
-	g := newIssuer(t, authframe.WithOIDC(p.srv.URL, testAud))
+	g := newIssuer(t, authframe.WithRemote(authframe.RemoteIssuer{Issuer: p.srv.URL, Audience: []string{testAud}}))
 	tok := sign(t, jwt.SigningMethodES256, k, claims(func(c jwt.MapClaims) { c["iss"] = p.srv.URL }), map[string]any{"kid": kid})
 	if _, err := g.VerifyToken(context.Background(), tok); err == nil {
 		t.Fatal(`a key published with "use":"enc" verified a token`)
@@ -381,8 +381,8 @@ func TestRemoteKeysNotForSignaturesAreNotTried(t *testing.T) {
 }
 
 func TestPasswordHashingBelowTheFloorIsRefused(t *testing.T) {
-	weak := authframe.Argon2Params{Memory: 8, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-	if g, err := authframe.New(authframe.WithIssuer(testIss), authframe.WithAudience(testAud), authframe.WithHMACSecret("", hmacSecret), authframe.WithArgon2Params(weak)); err == nil {
+	weak := authframe.PasswordConfig{Memory: 8, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	if g, err := authframe.New(authframe.WithIssuer(testIss), authframe.WithAudience(testAud), authframe.WithHMACSecret(hmacSecret), authframe.WithPasswords(weak)); err == nil {
 		g.Close()
 		t.Fatal("WithArgon2Params accepted m=8 KiB")
 	}
@@ -390,15 +390,15 @@ func TestPasswordHashingBelowTheFloorIsRefused(t *testing.T) {
 
 func TestRehashNeverDowngrades(t *testing.T) {
 	ms := memstore.New()
-	strong := authframe.Argon2Params{Memory: 2048, Iterations: 3, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-	g1 := newIssuer(t, authframe.WithStore(ms), authframe.WithInsecureArgon2Params(strong))
+	strong := authframe.PasswordConfig{Memory: 2048, Iterations: 3, Parallelism: 1, SaltLength: 16, KeyLength: 32, InsecureWeakHashing: true}
+	g1 := newIssuer(t, authframe.WithStore(ms), authframe.WithPasswords(strong))
 	ctx := context.Background()
 	u, err := g1.Register(ctx, authframe.ClientInfo{}, "strong-user", "password123")
 	if err != nil {
 		t.Fatal(err)
 	}
 	g2 := newIssuer(t, authframe.WithStore(ms)) // weaker parameters
-	if _, err := g2.Login(ctx, client, "strong-user", "password123"); err != nil {
+	if _, err := g2.VerifyPassword(ctx, client, "strong-user", "password123"); err != nil {
 		t.Fatal(err)
 	}
 	after, _, _ := ms.GetUser(ctx, u.ID)
@@ -424,9 +424,9 @@ func TestPerAccountBackoffAcrossAddresses(t *testing.T) {
 	// An attacker spreads guesses over many addresses: the per-address limit never trips.
 	limited := 0
 	for i := 0; i < 40; i++ {
-		_, err := g.Login(ctx, ip(i), "target", "wrong-password")
+		_, err := g.VerifyPassword(ctx, ip(i), "target", "wrong-password")
 		var e *authframe.Error
-		if errors.As(err, &e) && e.Code == authframe.CodeRateLimited {
+		if errors.As(err, &e) && e.Code == authframe.ErrRateLimited {
 			limited++
 			if e.RetryAfter <= 0 || e.RetryAfter > 8*time.Second {
 				t.Fatalf("Retry-After %v outside (0, MaxBackoff]", e.RetryAfter)
@@ -438,7 +438,7 @@ func TestPerAccountBackoffAcrossAddresses(t *testing.T) {
 	}
 	// The real user is never locked out for longer than MaxBackoff.
 	advance(8 * time.Second)
-	if _, err := g.Login(ctx, authframe.ClientInfo{IP: "203.0.113.5"}, "target", "password123"); err != nil {
+	if _, err := g.VerifyPassword(ctx, authframe.ClientInfo{IP: "203.0.113.5"}, "target", "password123"); err != nil {
 		t.Fatalf("the real user, MaxBackoff after the attack: %v", err)
 	}
 }
@@ -449,12 +449,12 @@ func TestPerAddressBudgetGroupsIPv6Slash64(t *testing.T) {
 	var last error
 	for i := 0; i < 4; i++ {
 		c := authframe.ClientInfo{IP: "2001:db8:1:2::" + string(rune('a'+i))}
-		_, last = g.Login(ctx, c, "user"+string(rune('a'+i)), "wrong-password")
+		_, last = g.VerifyPassword(ctx, c, "user"+string(rune('a'+i)), "wrong-password")
 	}
 	if !errors.Is(last, authframe.ErrRateLimited) {
 		t.Fatalf("the 4th guess from one /64 (four addresses, four usernames): %v, want rate limited", last)
 	}
-	if _, err := g.Login(ctx, authframe.ClientInfo{IP: "2001:db8:1:3::1"}, "usere", "wrong-password"); errors.Is(err, authframe.ErrRateLimited) {
+	if _, err := g.VerifyPassword(ctx, authframe.ClientInfo{IP: "2001:db8:1:3::1"}, "usere", "wrong-password"); errors.Is(err, authframe.ErrRateLimited) {
 		t.Fatal("another /64 was limited too")
 	}
 }
@@ -484,13 +484,13 @@ func TestQuietRegistrationDoesNotRevealTakenNames(t *testing.T) {
 	if err != nil || again.ID == "" || again.ID == first.ID {
 		t.Fatalf("quiet registration of a taken name = %+v, %v", again, err)
 	}
-	if _, err := g.Login(ctx, client, "taken", "different-password"); err == nil {
+	if _, err := g.VerifyPassword(ctx, client, "taken", "different-password"); err == nil {
 		t.Fatal("the second registration's password logs in")
 	}
 }
 
 func TestCancelledLoginFreesItsHashSlot(t *testing.T) {
-	g := newIssuer(t, authframe.WithMaxConcurrentHashes(1), authframe.WithInsecureArgon2Params(authframe.Argon2Params{Memory: 64 * 1024, Iterations: 3, Parallelism: 1, SaltLength: 16, KeyLength: 32}))
+	g := newIssuer(t, authframe.WithPasswords(authframe.PasswordConfig{MaxConcurrentHashes: 1}), authframe.WithPasswords(authframe.PasswordConfig{Memory: 64 * 1024, Iterations: 3, Parallelism: 1, SaltLength: 16, KeyLength: 32, InsecureWeakHashing: true}))
 	ctx := context.Background()
 	if _, err := g.Register(ctx, authframe.ClientInfo{}, "slotted", "password123"); err != nil {
 		t.Fatal(err)
@@ -499,13 +499,13 @@ func TestCancelledLoginFreesItsHashSlot(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		g.Login(ctx, authframe.ClientInfo{IP: "192.0.2.1"}, "slotted", "password123")
+		g.VerifyPassword(ctx, authframe.ClientInfo{IP: "192.0.2.1"}, "slotted", "password123")
 	}()
 	time.Sleep(5 * time.Millisecond)
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	start := time.Now()
-	_, err := g.Login(cctx, authframe.ClientInfo{IP: "192.0.2.2"}, "slotted", "password123")
+	_, err := g.VerifyPassword(cctx, authframe.ClientInfo{IP: "192.0.2.2"}, "slotted", "password123")
 	if !errors.Is(err, authframe.ErrUnavailable) {
 		t.Fatalf("a cancelled login = %v, want unavailable", err)
 	}
@@ -516,7 +516,7 @@ func TestCancelledLoginFreesItsHashSlot(t *testing.T) {
 }
 
 func TestCookieBorneTokensNeedTheirOwnOrigin(t *testing.T) {
-	g := newIssuer(t, authframe.WithTokenCookie("access"), authframe.WithPublicURL("https://app.example"))
+	g := newIssuer(t, authframe.WithTokens(authframe.TokenConfig{Cookie: "access"}), authframe.WithPublicURL("https://app.example"))
 	_, pair := registerAndLogin(t, g, "cookie-user")
 	ctx := context.Background()
 	req := func(method string, headers map[string]string) fakeReq {

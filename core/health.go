@@ -3,19 +3,9 @@ package authframe
 import (
 	"context"
 	"errors"
+	"github.com/authframe/authframe/core/store"
 	"time"
 )
-
-// Pinger is an optional ability of a Cache: it reports whether the cache answers.
-type Pinger interface {
-	Ping(ctx context.Context) error
-}
-
-// BreakerStater is an optional ability of a store or cache guarded by a circuit breaker.
-type BreakerStater interface {
-	// BreakerState is "closed", "half-open" or "open".
-	BreakerState() string
-}
 
 // DependencyHealth is the state of one dependency.
 type DependencyHealth struct {
@@ -41,7 +31,7 @@ func (g *Guard) Health(ctx context.Context) HealthReport {
 			d.Error = safeHealthError(err)
 			rep.OK = false
 		}
-		if b, ok := breaker.(BreakerStater); ok {
+		if b, ok := breaker.(store.BreakerStater); ok {
 			d.Breaker = b.BreakerState()
 		}
 		rep.Dependencies = append(rep.Dependencies, d)
@@ -54,7 +44,7 @@ func (g *Guard) Health(ctx context.Context) HealthReport {
 	add("store", check(g.store.Ping), g.store)
 	if g.l2 != nil {
 		var err error
-		if p, ok := g.l2.(Pinger); ok {
+		if p, ok := g.l2.(store.Pinger); ok {
 			err = check(p.Ping)
 		}
 		add("cache", err, g.l2)

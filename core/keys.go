@@ -18,8 +18,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// MinHMACSecret is the shortest HMAC secret accepted: 32 bytes, the output size of SHA-256.
-const MinHMACSecret = 32
+// minHMACSecret is the shortest HMAC secret accepted: 32 bytes, the output size of SHA-256.
+const minHMACSecret = 32
 
 // key is one verification key, and a signing key when priv is set.
 type key struct {
@@ -135,8 +135,8 @@ func newAsymmetricKey(k any, rsaAlg string) (*key, error) {
 }
 
 func newHMACKey(kid string, secret []byte, alg string) (*key, error) {
-	if len(secret) < MinHMACSecret {
-		return nil, fmt.Errorf("HMAC secret is %d bytes, at least %d are required", len(secret), MinHMACSecret)
+	if len(secret) < minHMACSecret {
+		return nil, fmt.Errorf("HMAC secret is %d bytes, at least %d are required", len(secret), minHMACSecret)
 	}
 	if alg == "" {
 		alg = "HS256"
@@ -150,8 +150,8 @@ func newHMACKey(kid string, secret []byte, alg string) (*key, error) {
 	return &key{kid: kid, alg: alg, method: jwt.GetSigningMethod(alg), verify: s, sign: s}, nil
 }
 
-// JWK is a public JSON Web Key, as served by the JWKS endpoint.
-type JWK struct {
+// jwk is a public JSON Web Key, as served by the JWKS endpoint.
+type jwk struct {
 	Kty string `json:"kty"`
 	Kid string `json:"kid,omitempty"`
 	Use string `json:"use,omitempty"`
@@ -164,32 +164,32 @@ type JWK struct {
 }
 
 // JWKS is a JSON Web Key Set.
-type JWKS struct {
-	Keys []JWK `json:"keys"`
+type jwkSet struct {
+	Keys []jwk `json:"keys"`
 }
 
 var b64 = base64.RawURLEncoding
 
-func publicJWK(pub crypto.PublicKey) (JWK, error) {
+func publicJWK(pub crypto.PublicKey) (jwk, error) {
 	switch p := pub.(type) {
 	case *rsa.PublicKey:
-		return JWK{Kty: "RSA", N: b64.EncodeToString(p.N.Bytes()), E: b64.EncodeToString(big.NewInt(int64(p.E)).Bytes())}, nil
+		return jwk{Kty: "RSA", N: b64.EncodeToString(p.N.Bytes()), E: b64.EncodeToString(big.NewInt(int64(p.E)).Bytes())}, nil
 	case *ecdsa.PublicKey:
 		size := (p.Curve.Params().BitSize + 7) / 8
 		raw, err := p.Bytes() // uncompressed point: 0x04 || X || Y
 		if err != nil {
-			return JWK{}, err
+			return jwk{}, err
 		}
-		return JWK{Kty: "EC", Crv: p.Curve.Params().Name, X: b64.EncodeToString(raw[1 : 1+size]), Y: b64.EncodeToString(raw[1+size:])}, nil
+		return jwk{Kty: "EC", Crv: p.Curve.Params().Name, X: b64.EncodeToString(raw[1 : 1+size]), Y: b64.EncodeToString(raw[1+size:])}, nil
 	case ed25519.PublicKey:
-		return JWK{Kty: "OKP", Crv: "Ed25519", X: b64.EncodeToString(p)}, nil
+		return jwk{Kty: "OKP", Crv: "Ed25519", X: b64.EncodeToString(p)}, nil
 	}
-	return JWK{}, fmt.Errorf("unsupported public key %T", pub)
+	return jwk{}, fmt.Errorf("unsupported public key %T", pub)
 }
 
-// thumbprint is the RFC 7638 JWK thumbprint: SHA-256 over the required members in
+// thumbprint is the RFC 7638 jwk thumbprint: SHA-256 over the required members in
 // lexicographic order, base64url without padding.
-func (j JWK) thumbprint() string {
+func (j jwk) thumbprint() string {
 	var canon string
 	switch j.Kty {
 	case "RSA":
@@ -205,7 +205,7 @@ func (j JWK) thumbprint() string {
 
 // jwksJSON renders the public keys among ks (HMAC keys are never published).
 func jwksJSON(ks []*key) []byte {
-	set := JWKS{Keys: []JWK{}}
+	set := jwkSet{Keys: []jwk{}}
 	for _, k := range ks {
 		if _, sym := k.verify.([]byte); sym {
 			continue
@@ -219,18 +219,4 @@ func jwksJSON(ks []*key) []byte {
 	}
 	b, _ := json.Marshal(set)
 	return b
-}
-
-// GenerateEd25519PEM returns a fresh Ed25519 private key in PKCS#8 PEM, for development
-// setups that start without a key.
-func GenerateEd25519PEM() ([]byte, error) {
-	_, priv, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		return nil, err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }

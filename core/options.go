@@ -1,7 +1,9 @@
 package authframe
 
 import (
+	"cmp"
 	"fmt"
+	"github.com/authframe/authframe/core/audit"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -34,8 +36,7 @@ type config struct {
 	leeway    time.Duration
 	maxLen    int
 	types     []string
-	// checkIssuer and checkAudience are on unless WithoutIssuerCheck or
-	// WithoutAudienceCheck turn them off.
+	// checkIssuer and checkAudience are on unless TokenConfig turns them off.
 	checkIssuer   bool
 	checkAudience bool
 	cookieTok     string
@@ -44,18 +45,17 @@ type config struct {
 	cacheOff      bool
 	store         store.Store
 	ownsStore     bool
-	l2            Cache
+	l2            store.Cache
 	l2Key         []byte
 	accessTTL     time.Duration
 	refreshTTL    time.Duration
 
-	remotes     []RemoteIssuer
-	httpClient  *http.Client
-	jwksRefresh time.Duration
+	remotes []RemoteIssuer
 
 	sessionIdle     time.Duration
 	sessionAbsolute time.Duration
-	cookie          CookieConfig
+	cookie          cookieConfig
+	insecureCookies bool
 	csrf            bool
 
 	rolePerms map[string][]string
@@ -68,11 +68,11 @@ type config struct {
 	quietRegister bool
 
 	failOpen bool
-	observer Observer
+	observer audit.Observer
 	logger   *slog.Logger
 	now      func() time.Time
 	clockSet bool
-	argon    Argon2Params
+	argon    argon2Params
 	hashSlot int
 }
 
@@ -88,19 +88,17 @@ func defaultConfig() config {
 		refreshTTL:      720 * time.Hour,
 		sessionIdle:     30 * time.Minute,
 		sessionAbsolute: 24 * time.Hour,
-		cookie:          CookieConfig{Name: "__Host-session", Path: "/", Secure: true, HTTPOnly: true, SameSite: http.SameSiteLaxMode},
+		cookie:          cookieConfig{Name: "__Host-session", Path: "/", Secure: true, HTTPOnly: true, SameSite: http.SameSiteLaxMode},
 		csrf:            true,
 		limits:          defaultRateLimits,
 		now:             time.Now,
-		argon:           DefaultArgon2Params,
-		jwksRefresh:     time.Hour,
+		argon:           defaultArgon2Params,
 		rolePerms:       map[string][]string{},
 	}
 }
 
-// CookieConfig describes the session cookie. The default is the contract's
-// __Host-session; HttpOnly; Secure; SameSite=Lax; Path=/ with no Domain.
-type CookieConfig struct {
+// cookieConfig describes the session cookie.
+type cookieConfig struct {
 	Name     string
 	Path     string
 	Domain   string
@@ -109,81 +107,95 @@ type CookieConfig struct {
 	SameSite http.SameSite
 }
 
-// WithHMACSecret adds an HMAC key (HS256) that signs and verifies. The secret must hold at
-// least 32 bytes. kid may be empty when it is the only HMAC key.
-func WithHMACSecret(kid string, secret []byte) Option {
-	return optionFunc(func(c *config) {
-		k, err := newHMACKey(kid, secret, "HS256")
-		if err != nil {
-			optErr(c, "WithHMACSecret", err)
-			return
-		}
-		c.addKey(k, true)
-	})
+// Key is a signing or verification key. Set exactly one of PEM, File and HMAC.
+type Key struct {
+	// PEM holds a private key (PKCS#8, PKCS#1 or SEC1), which signs and verifies, or a
+	// public key or certificate, which only verifies. RSA keys use RS256, EC P-256 ES256,
+	// P-384 ES384, P-521 ES512, Ed25519 EdDSA; the kid is the key's RFC 7638 thumbprint.
+	PEM []byte
+	// File is a PEM file, read at New.
+	File string
+	// HMAC is an HS256 secret of at least 32 bytes, which signs and verifies.
+	HMAC []byte
+	// ID is the kid of an HMAC key (a PEM key's is its thumbprint). Several HMAC keys
+	// need one each.
+	ID string
+	// Algorithm picks RS256, RS384, RS512, PS256, PS384 or PS512 for an RSA key, or HS384
+	// or HS512 for an HMAC one.
+	Algorithm string
+	// VerifyOnly keeps a private key from signing: a key being rotated out.
+	VerifyOnly bool
 }
 
-// WithKeyPEM adds a PEM key: a private key signs (the first one becomes the signing key)
-// and verifies; a public key or certificate only verifies. RSA keys use RS256, EC P-256
-// ES256, P-384 ES384, Ed25519 EdDSA. The kid is the key's RFC 7638 thumbprint.
-func WithKeyPEM(pemBytes []byte) Option {
-	return optionFunc(func(c *config) {
-		k, err := parsePEMKey(pemBytes, "")
-		if err != nil {
-			optErr(c, "WithKeyPEM", err)
-			return
-		}
-		c.addKey(k, k.sign != nil)
-	})
+// WithKey adds a key. The first key that can sign is the signing key; every key verifies.
+func WithKey(k Key) Option {
+	return optionFunc(func(c *config) { c.addKeyOption("WithKey", k) })
 }
 
-// WithKeyFile is WithKeyPEM reading the key from a file.
+func (c *config) addKeyOption(opt string, k Key) {
+	{
+		n := 0
+		for _, set := range []bool{k.PEM != nil, k.File != "", k.HMAC != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			optErr(c, opt, fmt.Errorf("set exactly one of PEM, File and HMAC"))
+			return
+		}
+		var kk *key
+		var err error
+		switch {
+		case k.HMAC != nil:
+			kk, err = newHMACKey(k.ID, k.HMAC, k.Algorithm)
+		case k.File != "":
+			var data []byte
+			if data, err = os.ReadFile(k.File); err == nil {
+				if kk, err = parsePEMKey(data, k.Algorithm); err != nil {
+					err = fmt.Errorf("%s: %w", k.File, err)
+				}
+			}
+		default:
+			kk, err = parsePEMKey(k.PEM, k.Algorithm)
+		}
+		if err != nil {
+			optErr(c, opt, err)
+			return
+		}
+		if k.VerifyOnly {
+			kk.sign = nil
+		}
+		c.addKey(kk, kk.sign != nil)
+	}
+}
+
+// WithKeyFile adds the PEM key in a file: WithKey(Key{File: path}).
 func WithKeyFile(path string) Option {
 	return optionFunc(func(c *config) {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			optErr(c, "WithKeyFile", err)
+		if path == "" {
+			optErr(c, "WithKeyFile", fmt.Errorf("empty path"))
 			return
 		}
-		k, err := parsePEMKey(data, "")
-		if err != nil {
-			optErr(c, "WithKeyFile", fmt.Errorf("%s: %w", path, err))
-			return
-		}
-		c.addKey(k, k.sign != nil)
+		c.addKeyOption("WithKeyFile", Key{File: path})
 	})
 }
 
-// WithVerificationKeyPEM adds a key that only verifies, even if it is a private key: use it
-// for keys being rotated out.
-func WithVerificationKeyPEM(pemBytes []byte) Option {
+// WithHMACSecret adds an HS256 secret of at least 32 bytes: WithKey(Key{HMAC: secret}).
+func WithHMACSecret(secret []byte) Option {
 	return optionFunc(func(c *config) {
-		k, err := parsePEMKey(pemBytes, "")
-		if err != nil {
-			optErr(c, "WithVerificationKeyPEM", err)
+		if len(secret) == 0 {
+			optErr(c, "WithHMACSecret", fmt.Errorf("empty secret"))
 			return
 		}
-		k.sign = nil
-		c.addKey(k, false)
-	})
-}
-
-// WithRSAKeyPEM adds an RSA PEM key with an explicit algorithm (RS256, RS384, RS512,
-// PS256, PS384 or PS512); WithKeyPEM uses RS256.
-func WithRSAKeyPEM(pemBytes []byte, alg string) Option {
-	return optionFunc(func(c *config) {
-		k, err := parsePEMKey(pemBytes, alg)
-		if err != nil {
-			optErr(c, "WithRSAKeyPEM", err)
-			return
-		}
-		c.addKey(k, k.sign != nil)
+		c.addKeyOption("WithHMACSecret", Key{HMAC: secret})
 	})
 }
 
 func (c *config) addKey(k *key, signs bool) {
 	for _, have := range c.keys {
 		if have.kid == k.kid {
-			optErr(c, "keys", fmt.Errorf("two keys share the kid %q", k.kid))
+			optErr(c, "WithKey", fmt.Errorf("two keys share the kid %q", k.kid))
 			return
 		}
 	}
@@ -205,84 +217,185 @@ func WithAudience(aud ...string) Option {
 	return optionFunc(func(c *config) { c.audiences = append(c.audiences, aud...) })
 }
 
-// WithLeeway sets the clock skew allowed on exp, nbf and iat (default 10 s, at most 5 min).
-func WithLeeway(d time.Duration) Option {
+// TokenConfig tunes access and refresh tokens. Zero fields keep their defaults.
+type TokenConfig struct {
+	// AccessTTL is the lifetime of access tokens (default 15 minutes).
+	AccessTTL time.Duration
+	// RefreshTTL is the lifetime of a refresh-token family (default 30 days); rotation
+	// does not extend it.
+	RefreshTTL time.Duration
+	// Leeway is the clock skew allowed on exp, nbf and iat (default 10 s, at most 5 min;
+	// a negative Leeway allows none).
+	Leeway time.Duration
+	// MaxSize caps a token's length in bytes (default 8 KiB); longer ones are refused
+	// before any parsing.
+	MaxSize int
+	// Types are the typ headers accepted on tokens of local keys (default: "at+jwt" only,
+	// RFC 9068, which the Guard puts on what it issues). Requiring it keeps other JWTs
+	// signed with the same key (an e-mail link token, an ID token) from passing as access
+	// tokens (RFC 8725 §3.11). "" in the list accepts a token without typ. Remote issuers
+	// have their own list (RemoteIssuer.Types).
+	Types []string
+	// Cookie also reads bearer tokens from this cookie when there is no Authorization
+	// header. The browser sends it with requests other sites make, so an unsafe request
+	// (not GET, HEAD or OPTIONS) it authenticates must come from the app's own origin:
+	// Sec-Fetch-Site same-origin (or none), and an Origin, when present, equal to
+	// WithPublicURL; anything else is ErrCSRF. WithoutCSRF turns that off.
+	Cookie string
+	// QueryParameter also reads bearer tokens from this query parameter. Tokens in URLs
+	// leak into logs and Referer headers (RFC 6750 §2.3): only where a client cannot send
+	// headers.
+	QueryParameter string
+	// InsecureAnyIssuer accepts tokens of local keys whatever their iss. New otherwise
+	// refuses a Guard with local keys and no WithIssuer: a token that another service
+	// signed with a shared key would pass here.
+	InsecureAnyIssuer bool
+	// InsecureAnyAudience accepts tokens of local keys whatever their aud. New otherwise
+	// refuses a Guard with local keys and no WithAudience: a token the same issuer made for
+	// another service would pass here.
+	InsecureAnyAudience bool
+}
+
+// WithTokens tunes token lifetimes, verification and where tokens are read from.
+func WithTokens(t TokenConfig) Option {
 	return optionFunc(func(c *config) {
-		if d < 0 || d > 5*time.Minute {
-			optErr(c, "WithLeeway", fmt.Errorf("leeway %v is outside 0..5m", d))
+		if t.AccessTTL < 0 || t.RefreshTTL < 0 {
+			optErr(c, "WithTokens", fmt.Errorf("lifetimes must be positive"))
 			return
 		}
-		c.leeway = d
+		if t.Leeway > 5*time.Minute {
+			optErr(c, "WithTokens", fmt.Errorf("leeway %v is outside 0..5m", t.Leeway))
+			return
+		}
+		if t.MaxSize != 0 && t.MaxSize < 64 {
+			optErr(c, "WithTokens", fmt.Errorf("MaxSize %d bytes is too small", t.MaxSize))
+			return
+		}
+		if t.AccessTTL > 0 {
+			c.accessTTL = t.AccessTTL
+		}
+		if t.RefreshTTL > 0 {
+			c.refreshTTL = t.RefreshTTL
+		}
+		if t.Leeway != 0 {
+			c.leeway = max(t.Leeway, 0)
+		}
+		if t.MaxSize > 0 {
+			c.maxLen = t.MaxSize
+		}
+		if len(t.Types) > 0 {
+			c.types = append([]string(nil), t.Types...)
+		}
+		if t.Cookie != "" {
+			c.cookieTok = t.Cookie
+		}
+		if t.QueryParameter != "" {
+			c.queryTok = t.QueryParameter
+		}
+		if t.InsecureAnyIssuer {
+			c.checkIssuer = false
+		}
+		if t.InsecureAnyAudience {
+			c.checkAudience = false
+		}
 	})
 }
 
-// WithMaxTokenSize caps the length of a token in bytes (default 8 KiB); longer tokens are
-// refused before any parsing.
-func WithMaxTokenSize(n int) Option {
+// SessionConfig tunes cookie sessions. Zero fields keep their defaults: the contract's
+// __Host-session cookie (HttpOnly, Secure, SameSite=Lax, Path=/, no Domain), 30 minutes
+// idle, 24 hours absolute.
+type SessionConfig struct {
+	IdleTimeout     time.Duration
+	AbsoluteTimeout time.Duration
+	// CookieName: a name starting with __Host- requires Path=/, no Domain and Secure
+	// (so no WithInsecureCookies).
+	CookieName   string
+	CookiePath   string
+	CookieDomain string
+	SameSite     http.SameSite
+}
+
+// WithSessions tunes cookie sessions.
+func WithSessions(s SessionConfig) Option {
 	return optionFunc(func(c *config) {
-		if n < 64 {
-			optErr(c, "WithMaxTokenSize", fmt.Errorf("%d bytes is too small", n))
+		if s.IdleTimeout < 0 || s.AbsoluteTimeout < 0 {
+			optErr(c, "WithSessions", fmt.Errorf("timeouts must be positive"))
 			return
 		}
-		c.maxLen = n
+		if s.IdleTimeout > 0 {
+			c.sessionIdle = s.IdleTimeout
+		}
+		if s.AbsoluteTimeout > 0 {
+			c.sessionAbsolute = s.AbsoluteTimeout
+		}
+		if s.CookieName != "" {
+			c.cookie.Name = s.CookieName
+		}
+		if s.CookiePath != "" {
+			c.cookie.Path = s.CookiePath
+		}
+		if s.CookieDomain != "" {
+			c.cookie.Domain = s.CookieDomain
+		}
+		if s.SameSite != 0 {
+			c.cookie.SameSite = s.SameSite
+		}
 	})
 }
 
-// WithTokenTypes sets the typ headers accepted on tokens of local keys (default: only
-// "at+jwt", RFC 9068, which the Guard puts on the tokens it issues). Requiring it keeps
-// other JWTs signed with the same key (an e-mail link token, an ID token) from passing as
-// access tokens (RFC 8725 §3.11). "" in the list accepts a token without typ. Remote
-// issuers have their own list (RemoteIssuer.Types).
-func WithTokenTypes(types ...string) Option {
+// WithInsecureCookies drops Secure and the __Host- prefix from the session cookie, for
+// plain-http local development only.
+func WithInsecureCookies() Option {
+	return optionFunc(func(c *config) { c.insecureCookies = true })
+}
+
+// WithoutCSRF turns off the CSRF checks on unsafe requests authenticated by a cookie (the
+// session's X-CSRF-Token, and the origin check of TokenConfig.Cookie). Only for apps that
+// defend against CSRF some other way.
+func WithoutCSRF() Option {
+	return optionFunc(func(c *config) { c.csrf = false })
+}
+
+// CacheConfig tunes the validation caches. Zero fields keep their defaults.
+type CacheConfig struct {
+	// Size is how many verified tokens the in-process LRU holds (default 100 000).
+	Size int
+	// Disabled turns the in-process LRU off: every request verifies its token.
+	Disabled bool
+	// Shared is a second tier behind the LRU shared by every instance (such as the Redis
+	// one). Every value the Guard writes there carries an HMAC-SHA256 under SharedKey, so
+	// whoever can write to it cannot forge a principal; revocations it carries between
+	// instances are authenticated the same way.
+	Shared store.Cache
+	// SharedKey (at least 32 bytes, the same on every instance) authenticates what the
+	// Guard puts in Shared. Empty: derived from the Guard's signing keys, so instances
+	// sharing their keys share the cache. A Guard without signing keys needs it.
+	SharedKey []byte
+}
+
+// WithCache tunes the validation caches.
+func WithCache(cc CacheConfig) Option {
 	return optionFunc(func(c *config) {
-		if len(types) == 0 {
-			optErr(c, "WithTokenTypes", fmt.Errorf("no type given"))
+		if cc.Size < 0 {
+			optErr(c, "WithCache", fmt.Errorf("negative size %d", cc.Size))
 			return
 		}
-		c.types = append([]string(nil), types...)
-	})
-}
-
-// WithoutIssuerCheck accepts tokens of local keys whatever their iss. New otherwise
-// refuses a Guard with local keys and no WithIssuer: a token that another service signed
-// with a shared key would pass here.
-func WithoutIssuerCheck() Option {
-	return optionFunc(func(c *config) { c.checkIssuer = false })
-}
-
-// WithoutAudienceCheck accepts tokens of local keys whatever their aud. New otherwise
-// refuses a Guard with local keys and no WithAudience: a token the same issuer made for
-// another service would pass here.
-func WithoutAudienceCheck() Option {
-	return optionFunc(func(c *config) { c.checkAudience = false })
-}
-
-// WithTokenCookie also reads bearer tokens from the named cookie when no Authorization
-// header is present. The browser sends that cookie with requests other sites make, so an
-// unsafe request (not GET, HEAD or OPTIONS) authenticated by it must come from the app's
-// own origin: Sec-Fetch-Site same-origin (or none), and an Origin, when present, equal to
-// WithPublicURL. Anything else is ErrCSRF (403 csrf_failed). WithoutCSRF turns the check
-// off.
-func WithTokenCookie(name string) Option {
-	return optionFunc(func(c *config) { c.cookieTok = name })
-}
-
-// WithTokenQueryParameter also reads bearer tokens from the named query parameter.
-// Tokens in URLs leak into logs and Referer headers (RFC 6750 §2.3): opt in only where a
-// client cannot send headers.
-func WithTokenQueryParameter(name string) Option {
-	return optionFunc(func(c *config) { c.queryTok = name })
-}
-
-// WithCacheSize sets the number of verified tokens the in-process cache holds (default
-// 100 000); 0 disables the cache.
-func WithCacheSize(n int) Option {
-	return optionFunc(func(c *config) {
-		if n < 0 {
-			optErr(c, "WithCacheSize", fmt.Errorf("negative size %d", n))
+		if cc.SharedKey != nil && len(cc.SharedKey) < 32 {
+			optErr(c, "WithCache", fmt.Errorf("SharedKey is %d bytes, need at least 32", len(cc.SharedKey)))
 			return
 		}
-		c.cacheSize, c.cacheOff = n, n == 0
+		if cc.Size > 0 {
+			c.cacheSize = cc.Size
+		}
+		if cc.Disabled {
+			c.cacheOff = true
+		}
+		if cc.Shared != nil {
+			c.l2 = cc.Shared
+		}
+		if cc.SharedKey != nil {
+			c.l2Key = append([]byte(nil), cc.SharedKey...)
+		}
 	})
 }
 
@@ -295,87 +408,6 @@ func WithStore(s store.Store) Option {
 		}
 		c.store = s
 	})
-}
-
-// WithSharedCache puts a shared second cache tier (such as the Redis one) behind the
-// in-process LRU. Every value the Guard writes there carries an HMAC-SHA256 over the key
-// and the value, under a key derived from the Guard's signing keys (so instances sharing
-// their keys share the cache) or given with WithSharedCacheKey; a value that fails the
-// check is ignored and the token verified afresh, so whoever can write to the cache
-// cannot forge a principal.
-func WithSharedCache(cache Cache) Option {
-	return optionFunc(func(c *config) { c.l2 = cache })
-}
-
-// WithSharedCacheKey sets the key (at least 32 bytes, the same on every instance) that
-// authenticates shared cache values. A Guard that signs tokens derives one from its
-// signing keys; a verify-only Guard (WithJWKSURL, WithOIDC, public keys) needs this option
-// to use WithSharedCache.
-func WithSharedCacheKey(key []byte) Option {
-	return optionFunc(func(c *config) {
-		if len(key) < 32 {
-			optErr(c, "WithSharedCacheKey", fmt.Errorf("key is %d bytes, need at least 32", len(key)))
-			return
-		}
-		c.l2Key = append([]byte(nil), key...)
-	})
-}
-
-// WithTokenTTL sets the lifetimes of access tokens (default 15 min) and of refresh-token
-// families (default 30 days; rotation does not extend it).
-func WithTokenTTL(access, refresh time.Duration) Option {
-	return optionFunc(func(c *config) {
-		if access <= 0 || refresh <= 0 {
-			optErr(c, "WithTokenTTL", fmt.Errorf("lifetimes must be positive"))
-			return
-		}
-		c.accessTTL, c.refreshTTL = access, refresh
-	})
-}
-
-// WithHTTPClient sets the client used for discovery and JWKS fetches.
-func WithHTTPClient(h *http.Client) Option {
-	return optionFunc(func(c *config) { c.httpClient = h })
-}
-
-// WithJWKSRefresh sets the background refresh interval of remote key sets (default 1 h).
-func WithJWKSRefresh(d time.Duration) Option {
-	return optionFunc(func(c *config) { c.jwksRefresh = d })
-}
-
-// WithSessionTimeouts sets the idle and absolute timeouts of cookie sessions (default
-// 30 min and 24 h).
-func WithSessionTimeouts(idle, absolute time.Duration) Option {
-	return optionFunc(func(c *config) {
-		if idle <= 0 || absolute <= 0 {
-			optErr(c, "WithSessionTimeouts", fmt.Errorf("timeouts must be positive"))
-			return
-		}
-		c.sessionIdle, c.sessionAbsolute = idle, absolute
-	})
-}
-
-// WithSessionCookie replaces the cookie attributes. A name starting with __Host- requires
-// Secure, Path=/ and no Domain.
-func WithSessionCookie(cc CookieConfig) Option {
-	return optionFunc(func(c *config) { c.cookie = cc })
-}
-
-// WithInsecureCookies drops Secure and the __Host- prefix, for plain-http local development
-// only.
-func WithInsecureCookies() Option {
-	return optionFunc(func(c *config) {
-		c.cookie.Secure = false
-		if c.cookie.Name == "__Host-session" {
-			c.cookie.Name = "session"
-		}
-	})
-}
-
-// WithoutCSRF turns off the CSRF check on cookie-authenticated unsafe requests. Only for
-// apps that defend against CSRF some other way.
-func WithoutCSRF() Option {
-	return optionFunc(func(c *config) { c.csrf = false })
 }
 
 // WithRolePermissions maps a role to the permissions it grants ("action:resource", "*"
@@ -421,16 +453,16 @@ func WithFailOpen(open bool) Option {
 
 // WithObserver adds an observer of authentication events (audit logs, metrics). It may be
 // given more than once.
-func WithObserver(o Observer) Option {
+func WithObserver(o audit.Observer) Option {
 	return optionFunc(func(c *config) {
 		if o != nil {
-			c.observer = joinObservers(c.observer, o)
+			c.observer = audit.Join(c.observer, o)
 		}
 	})
 }
 
 // WithLogger sets the logger for operational messages (default: silent). Audit events go
-// through an Observer such as NewAuditLogger.
+// through an Observer such as audit.NewLogger.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
 }
@@ -444,29 +476,54 @@ func WithClock(now func() time.Time) Option {
 	})
 }
 
-// WithArgon2Params sets the password hashing parameters (default DefaultArgon2Params).
-// Parameters below OWASP's minimum for argon2id are refused. Stored hashes weaker than p
-// are upgraded at the next successful login; stronger ones are kept.
-func WithArgon2Params(p Argon2Params) Option {
-	return optionFunc(func(c *config) {
-		if err := p.validateStrength(); err != nil {
-			optErr(c, "WithArgon2Params", err)
-			return
-		}
-		c.argon = p
-	})
+// PasswordConfig tunes password hashing. Zero fields keep their defaults.
+type PasswordConfig struct {
+	// Memory (KiB), Iterations, Parallelism, SaltLength and KeyLength are the argon2id
+	// parameters (default: OWASP's recommendation, 19 MiB, 2 iterations, 1 lane, a 16-byte
+	// salt and a 32-byte key). Hashes are stored as PHC strings, so they can change later.
+	// Parameters below OWASP's minimum are refused unless InsecureWeakHashing is set.
+	// Stored hashes weaker than these are upgraded at the next successful login; stronger
+	// ones are kept.
+	Memory      uint32
+	Iterations  uint32
+	Parallelism uint8
+	SaltLength  uint32
+	KeyLength   uint32
+	// MaxConcurrentHashes bounds how many hashes run at once (default: twice the CPU
+	// count), so that a login flood cannot exhaust memory.
+	MaxConcurrentHashes int
+	// InsecureWeakHashing accepts Argon2 parameters below the floor: hashes made with them
+	// are cheap to guess if the store leaks. Only for tests, where hashing time matters
+	// and the passwords are not real.
+	InsecureWeakHashing bool
 }
 
-// WithInsecureArgon2Params sets password hashing parameters without the strength floor of
-// WithArgon2Params: hashes made with them are cheap to guess if the store leaks. Only for
-// tests, where hashing time matters and the passwords are not real.
-func WithInsecureArgon2Params(p Argon2Params) Option {
+// WithPasswords tunes password hashing.
+func WithPasswords(p PasswordConfig) Option {
 	return optionFunc(func(c *config) {
-		if err := p.validate(); err != nil {
-			optErr(c, "WithInsecureArgon2Params", err)
+		if p.MaxConcurrentHashes < 0 {
+			optErr(c, "WithPasswords", fmt.Errorf("negative MaxConcurrentHashes"))
 			return
 		}
-		c.argon = p
+		if p.MaxConcurrentHashes > 0 {
+			c.hashSlot = p.MaxConcurrentHashes
+		}
+		a := argon2Params{Memory: p.Memory, Iterations: p.Iterations, Parallelism: p.Parallelism, SaltLength: p.SaltLength, KeyLength: p.KeyLength}
+		if a == (argon2Params{}) {
+			return
+		}
+		def := defaultArgon2Params
+		a.Memory, a.Iterations = cmp.Or(a.Memory, def.Memory), cmp.Or(a.Iterations, def.Iterations)
+		a.Parallelism, a.SaltLength, a.KeyLength = cmp.Or(a.Parallelism, def.Parallelism), cmp.Or(a.SaltLength, def.SaltLength), cmp.Or(a.KeyLength, def.KeyLength)
+		check := a.validateStrength
+		if p.InsecureWeakHashing {
+			check = a.validate
+		}
+		if err := check(); err != nil {
+			optErr(c, "WithPasswords", err)
+			return
+		}
+		c.argon = a
 	})
 }
 
@@ -476,10 +533,4 @@ func WithInsecureArgon2Params(p Argon2Params) Option {
 // only when logging in fails, so pair it with a confirmation step (e-mail) in the app.
 func WithQuietRegistration() Option {
 	return optionFunc(func(c *config) { c.quietRegister = true })
-}
-
-// WithMaxConcurrentHashes bounds how many password hashes run at once (default: twice the
-// CPU count), so a login flood cannot exhaust memory.
-func WithMaxConcurrentHashes(n int) Option {
-	return optionFunc(func(c *config) { c.hashSlot = n })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/authframe/authframe/core/audit"
 	"net/url"
 	"strings"
 )
@@ -55,7 +56,7 @@ var errCrossSite = errors.New("cross-site request")
 // login handlers call it; call it in a login handler of your own.
 func (g *Guard) CheckLoginOrigin(r Request) error {
 	if g.crossSite(r, false) {
-		g.observe(context.Background(), Event{Type: EventCSRFFailed, Reason: "login_origin"})
+		g.observe(context.Background(), audit.Event{Type: audit.CSRFFailed, Reason: "login_origin"})
 		return ErrCSRF.with(errCrossSite)
 	}
 	return nil

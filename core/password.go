@@ -12,10 +12,10 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// Argon2Params are argon2id parameters. Hashes are stored in the PHC string format
+// argon2Params are argon2id parameters (see PasswordConfig). Hashes are stored in the PHC string format
 // ($argon2id$v=19$m=...,t=...,p=...$salt$hash), so parameters can change later: a hash
 // made with other parameters still verifies and is upgraded at the next successful login.
-type Argon2Params struct {
+type argon2Params struct {
 	Memory      uint32 // KiB
 	Iterations  uint32
 	Parallelism uint8
@@ -23,13 +23,13 @@ type Argon2Params struct {
 	KeyLength   uint32
 }
 
-// DefaultArgon2Params are OWASP's recommended minimum for argon2id (Password Storage Cheat
+// defaultArgon2Params are OWASP's recommended minimum for argon2id (Password Storage Cheat
 // Sheet): 19 MiB of memory, 2 iterations, 1 degree of parallelism, with a 16-byte salt and
 // a 32-byte key.
-var DefaultArgon2Params = Argon2Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+var defaultArgon2Params = argon2Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 
 // validate refuses parameters that could not produce a hash at all.
-func (p Argon2Params) validate() error {
+func (p argon2Params) validate() error {
 	if p.Memory < 8*uint32(p.Parallelism) || p.Iterations < 1 || p.Parallelism < 1 || p.SaltLength < 8 || p.KeyLength < 16 {
 		return fmt.Errorf("argon2id parameters %+v are below the minimum", p)
 	}
@@ -39,7 +39,7 @@ func (p Argon2Params) validate() error {
 // validateStrength refuses parameters weaker than OWASP's floor for argon2id (Password
 // Storage Cheat Sheet): at least 7 MiB of memory, and memory × iterations at least that of
 // its weakest listed configuration (7 MiB × 5), with a 16-byte salt and key.
-func (p Argon2Params) validateStrength() error {
+func (p argon2Params) validateStrength() error {
 	if err := p.validate(); err != nil {
 		return err
 	}
@@ -50,11 +50,11 @@ func (p Argon2Params) validateStrength() error {
 }
 
 // atLeast reports whether hashes made with p are at least as costly to guess as with q.
-func (p Argon2Params) atLeast(q Argon2Params) bool {
+func (p argon2Params) atLeast(q argon2Params) bool {
 	return p.Memory >= q.Memory && p.Iterations >= q.Iterations && p.SaltLength >= q.SaltLength && p.KeyLength >= q.KeyLength
 }
 
-func hashPasswordWith(p Argon2Params, password string) string {
+func hashPasswordWith(p argon2Params, password string) string {
 	salt := make([]byte, p.SaltLength)
 	_, _ = rand.Read(salt)
 	sum := argon2.IDKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLength)
@@ -64,27 +64,27 @@ func hashPasswordWith(p Argon2Params, password string) string {
 
 var errPHC = errors.New("not an argon2id PHC string")
 
-func parsePHC(s string) (Argon2Params, []byte, []byte, error) {
+func parsePHC(s string) (argon2Params, []byte, []byte, error) {
 	parts := strings.Split(s, "$")
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
-		return Argon2Params{}, nil, nil, errPHC
+		return argon2Params{}, nil, nil, errPHC
 	}
 	var v int
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
-		return Argon2Params{}, nil, nil, errPHC
+		return argon2Params{}, nil, nil, errPHC
 	}
-	var p Argon2Params
+	var p argon2Params
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Iterations, &p.Parallelism); err != nil {
-		return Argon2Params{}, nil, nil, errPHC
+		return argon2Params{}, nil, nil, errPHC
 	}
 	enc := base64.RawStdEncoding
 	salt, err := enc.DecodeString(parts[4])
 	if err != nil {
-		return Argon2Params{}, nil, nil, errPHC
+		return argon2Params{}, nil, nil, errPHC
 	}
 	sum, err := enc.DecodeString(parts[5])
 	if err != nil || len(sum) == 0 || p.Memory == 0 || p.Iterations == 0 || p.Parallelism == 0 {
-		return Argon2Params{}, nil, nil, errPHC
+		return argon2Params{}, nil, nil, errPHC
 	}
 	p.SaltLength, p.KeyLength = uint32(len(salt)), uint32(len(sum))
 	return p, salt, sum, nil
@@ -93,7 +93,7 @@ func parsePHC(s string) (Argon2Params, []byte, []byte, error) {
 // verifyPassword checks password against a PHC hash in constant time and reports whether
 // the hash should be upgraded to want: only when it is weaker than want in some respect,
 // never down to weaker parameters.
-func verifyPassword(hash, password string, want Argon2Params) (ok, rehash bool) {
+func verifyPassword(hash, password string, want argon2Params) (ok, rehash bool) {
 	p, salt, sum, err := parsePHC(hash)
 	if err != nil {
 		return false, false
@@ -103,12 +103,6 @@ func verifyPassword(hash, password string, want Argon2Params) (ok, rehash bool) 
 		return false, false
 	}
 	return true, !p.atLeast(want)
-}
-
-// HashPassword hashes password with the Guard's argon2id parameters, for importing users.
-// It waits for a hashing slot (see WithMaxConcurrentHashes) no longer than ctx allows.
-func (g *Guard) HashPassword(ctx context.Context, password string) (string, error) {
-	return g.hashPassword(ctx, password)
 }
 
 // errHashWait is the cause of a request that ended while it waited for a hashing slot.

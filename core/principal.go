@@ -52,7 +52,7 @@ func (p *Principal) HasRole(r string) bool {
 // "action:resource" strings in which either part may be "*".
 func (p *Principal) Can(perm string) bool {
 	for _, have := range p.Permissions {
-		if PermissionGrants(have, perm) {
+		if permissionGrants(have, perm) {
 			return true
 		}
 	}
@@ -75,10 +75,7 @@ type Request interface {
 
 type ctxKey int
 
-const (
-	principalKey ctxKey = iota
-	requestIDKey
-)
+const principalKey ctxKey = 0
 
 // ContextWithPrincipal returns a context carrying p.
 func ContextWithPrincipal(ctx context.Context, p *Principal) context.Context {
@@ -124,16 +121,4 @@ func PrincipalFromContext(ctx context.Context) (*Principal, bool) {
 	}
 	p, ok := ctx.Value(principalKey).(*Principal)
 	return p, ok && p != nil
-}
-
-// ContextWithRequestID returns a context carrying a request id, which audit events and
-// error bodies repeat.
-func ContextWithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey, id)
-}
-
-// RequestIDFromContext returns the request id set by an adapter, or "".
-func RequestIDFromContext(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
 }

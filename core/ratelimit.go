@@ -3,6 +3,7 @@ package authframe
 import (
 	"context"
 	"fmt"
+	"github.com/authframe/authframe/core/audit"
 	"net/netip"
 	"strconv"
 	"time"
@@ -105,10 +106,8 @@ func (g *Guard) limit(ctx context.Context, scope, key string, limit int, window 
 }
 
 func (g *Guard) rateLimited(ctx context.Context, scope string, reset time.Duration, client ClientInfo) error {
-	g.observe(ctx, Event{Type: EventRateLimited, Kind: scope, ClientIP: client.IP, UserAgent: client.UserAgent})
-	e := *ErrRateLimited
-	e.RetryAfter = max(reset, time.Second)
-	return &e
+	g.observe(ctx, audit.Event{Type: audit.RateLimited, Kind: scope, ClientIP: client.IP, UserAgent: client.UserAgent})
+	return &Error{Code: ErrRateLimited, RetryAfter: max(reset, time.Second)}
 }
 
 // accountBackoff counts a login attempt for username across all addresses and, past the

@@ -1,6 +1,7 @@
 package authframe
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,13 +40,23 @@ type RemoteIssuer struct {
 	// (Auth0), each read as a space-separated string or an array of strings. Empty: all
 	// three. []string{"-"} maps none.
 	PermissionClaims []string
+	// HTTPClient fetches the discovery document and the keys (default: a client with a
+	// 10-second timeout).
+	HTTPClient *http.Client
+	// RefreshInterval is how often the keys are fetched again in the background (default
+	// one hour).
+	RefreshInterval time.Duration
 }
 
 var defaultRemoteTypes = []string{"at+jwt", "jwt", ""}
 
 var defaultPermissionClaims = []string{"scope", "scp", "permissions"}
 
-// WithRemote also accepts access tokens from a remote issuer. Its keys are refreshed in
+// WithRemote also accepts access tokens from a remote issuer, such as an OpenID provider:
+//
+//	authframe.WithRemote(authframe.RemoteIssuer{Issuer: "https://accounts.example", Audience: []string{"my-api"}})
+//
+// Its keys are refreshed in
 // the background and when a token names an unknown kid (at most once every 30 s, and never
 // holding a request past its context or 2 s).
 func WithRemote(r RemoteIssuer) Option {
@@ -67,16 +78,6 @@ func WithRemote(r RemoteIssuer) Option {
 	})
 }
 
-// WithOIDC also accepts access tokens from an OpenID provider: its JWKS is found by
-// discovery at <issuer>/.well-known/openid-configuration. audience defaults to the
-// Guard's WithAudience. It is WithRemote(RemoteIssuer{Issuer: issuer, Audience: audience}).
-func WithOIDC(issuer string, audience ...string) Option {
-	if issuer == "" {
-		return optionFunc(func(c *config) { optErr(c, "WithOIDC", errors.New("empty issuer")) })
-	}
-	return WithRemote(RemoteIssuer{Issuer: issuer, Audience: audience})
-}
-
 // remoteSource is a configured RemoteIssuer with its key set.
 type remoteSource struct {
 	issuer    string
@@ -91,11 +92,11 @@ type remoteSource struct {
 const remoteRefreshWait = 2 * time.Second
 
 func (g *Guard) setupRemotes() error {
-	client := g.cfg.httpClient
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
 	for _, r := range g.cfg.remotes {
+		client := r.HTTPClient
+		if client == nil {
+			client = &http.Client{Timeout: 10 * time.Second}
+		}
 		if containsString(g.cfg.issuers, r.Issuer) {
 			return fmt.Errorf("authframe: WithRemote: issuer %q is also a local issuer (WithIssuer): a key source must belong to one issuer", r.Issuer)
 		}
@@ -126,7 +127,7 @@ func (g *Guard) setupRemotes() error {
 				return fmt.Errorf("authframe: WithRemote %q: %w", r.Issuer, err)
 			}
 		}
-		kf, err := g.remoteKeys(client, u)
+		kf, err := g.remoteKeys(client, u, cmp.Or(r.RefreshInterval, time.Hour))
 		if err != nil {
 			return fmt.Errorf("authframe: WithRemote %q: %w", r.Issuer, err)
 		}
@@ -140,13 +141,13 @@ func (g *Guard) setupRemotes() error {
 // whose "use" says they are not for signatures are never tried (an absent "use" is
 // accepted, as RFC 7517 §4.2 allows), and the wait for a refresh on an unknown kid is
 // bounded.
-func (g *Guard) remoteKeys(client *http.Client, u string) (keyfunc.Keyfunc, error) {
+func (g *Guard) remoteKeys(client *http.Client, u string, refresh time.Duration) (keyfunc.Keyfunc, error) {
 	store, err := jwkset.NewStorageFromHTTP(u, jwkset.HTTPClientStorageOptions{
 		Client:                    client,
 		Ctx:                       g.ctx,
 		HTTPTimeout:               10 * time.Second,
 		NoErrorReturnFirstHTTPReq: false,
-		RefreshInterval:           g.cfg.jwksRefresh,
+		RefreshInterval:           refresh,
 		RefreshErrorHandler: func(ctx context.Context, err error) {
 			g.log.Warn("authframe: JWKS refresh failed", "url", u, "error", scrubDependencyError(err.Error()))
 		},

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/authframe/authframe/core/audit"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -191,7 +192,7 @@ func (w *feedWatcher) Revoked(r store.Revocation) {
 		g.depError(context.Background(), "revocation_set", "full", errRevocationsFull)
 		return
 	}
-	g.observe(context.Background(), Event{Type: EventRevocationReceived, Kind: string(r.Kind), Reason: w.name})
+	g.observe(context.Background(), audit.Event{Type: audit.RevocationReceived, Kind: string(r.Kind), Reason: w.name})
 }
 
 var (
@@ -236,6 +237,3 @@ func wireTimes(r store.Revocation) store.Revocation {
 func ceilMilli(t time.Time) int64 {
 	return (t.UnixNano() + int64(time.Millisecond) - 1) / int64(time.Millisecond)
 }
-
-// Revocation is an entry of the revocation set; see store.Revocation.
-type Revocation = store.Revocation

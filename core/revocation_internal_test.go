@@ -2,6 +2,7 @@ package authframe
 
 import (
 	"context"
+	"github.com/authframe/authframe/core/audit"
 	"testing"
 	"time"
 
@@ -45,7 +46,7 @@ func TestSweepKeepsARevocationRaisedWhileItLooks(t *testing.T) {
 
 func newFeedGuard(t *testing.T) *Guard {
 	t.Helper()
-	g, err := New(WithHMACSecret("", []byte("0123456789abcdef0123456789abcdef")), WithIssuer("i"), WithAudience("a"))
+	g, err := New(WithHMACSecret([]byte("0123456789abcdef0123456789abcdef")), WithIssuer("i"), WithAudience("a"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +94,8 @@ func TestRevocationSetIsCapped(t *testing.T) {
 	g := newFeedGuard(t)
 	g.revs.limit = 3
 	var reported int
-	g.obs = ObserverFunc(func(_ context.Context, e Event) {
-		if e.Type == EventDependencyError && e.Kind == "revocation_set" && e.Op == "full" {
+	g.obs = audit.ObserverFunc(func(_ context.Context, e audit.Event) {
+		if e.Type == audit.DependencyError && e.Kind == "revocation_set" && e.Op == "full" {
 			reported++
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"github.com/authframe/authframe/core/audit"
 	"net/http"
 	"time"
 
@@ -19,12 +20,12 @@ type SessionGrant struct {
 	Session   Session
 }
 
-// CSRFHeader is the header that carries the CSRF token.
-const CSRFHeader = "X-CSRF-Token"
+// csrfHeader is the header that carries the CSRF token.
+const csrfHeader = "X-CSRF-Token"
 
 // StartSession creates a browser session for u with a fresh id from crypto/rand (256 bits).
 // Whatever session id the client presented is never adopted: callers simply do not pass
-// it, and EndSession the old one if they want it gone.
+// it, and Logout the old one if they want it gone.
 func (g *Guard) StartSession(ctx context.Context, u User, client ClientInfo) (*SessionGrant, error) {
 	client = client.owned()
 	now := g.cfg.now()
@@ -39,14 +40,14 @@ func (g *Guard) StartSession(ctx context.Context, u User, client ClientInfo) (*S
 	if err := g.store.CreateSession(ctx, s); err != nil {
 		return nil, g.storeErr(ctx, "create_session", err)
 	}
-	g.observe(ctx, Event{Type: EventSessionCreated, Kind: "cookie", UserID: u.ID, SessionID: id, ClientIP: client.IP, UserAgent: client.UserAgent})
+	g.observe(ctx, audit.Event{Type: audit.SessionCreated, Kind: "cookie", UserID: u.ID, SessionID: id, ClientIP: client.IP, UserAgent: client.UserAgent})
 	return &SessionGrant{Cookie: g.sessionCookie(secret, s.ExpiresAt), CSRFToken: csrf, Session: s}, nil
 }
 
-// Renew gives the session behind p a new id and CSRF token, keeping its user, creation time
+// RenewSession gives the session behind p a new id and CSRF token, keeping its user, creation time
 // and absolute deadline; the old id stops working at once. Call it on privilege changes.
 // roles, when non-nil, replace the session's roles.
-func (g *Guard) Renew(ctx context.Context, p *Principal, roles []string, client ClientInfo) (*SessionGrant, error) {
+func (g *Guard) RenewSession(ctx context.Context, p *Principal, roles []string, client ClientInfo) (*SessionGrant, error) {
 	client = client.owned()
 	if p == nil || p.Method != MethodSession {
 		return nil, ErrUnauthenticated
@@ -73,18 +74,8 @@ func (g *Guard) Renew(ctx context.Context, p *Principal, roles []string, client 
 	if err := g.revoke(ctx, store.RevokeSession, old.ID, now, "renewed", old.UserID); err != nil {
 		return nil, err
 	}
-	g.observe(ctx, Event{Type: EventSessionRenewed, UserID: s.UserID, SessionID: id, ClientIP: client.IP, UserAgent: client.UserAgent})
+	g.observe(ctx, audit.Event{Type: audit.SessionRenewed, UserID: s.UserID, SessionID: id, ClientIP: client.IP, UserAgent: client.UserAgent})
 	return &SessionGrant{Cookie: g.sessionCookie(secret, s.ExpiresAt), CSRFToken: csrf, Session: s}, nil
-}
-
-// EndSession destroys the session behind p server-side and returns the cookie that clears
-// it in the browser.
-func (g *Guard) EndSession(ctx context.Context, p *Principal) (*http.Cookie, error) {
-	if p == nil || p.SessionID == "" {
-		return g.ClearSessionCookie(), ErrUnauthenticated
-	}
-	err := g.revoke(ctx, store.RevokeSession, p.SessionID, g.cfg.now(), "logout", p.UserID)
-	return g.ClearSessionCookie(), err
 }
 
 func (g *Guard) sessionCookie(value string, expires time.Time) *http.Cookie {
@@ -98,13 +89,6 @@ func (g *Guard) ClearSessionCookie() *http.Cookie {
 	c := g.cfg.cookie
 	return &http.Cookie{Name: c.Name, Value: "", Path: c.Path, Domain: c.Domain, Expires: time.Unix(0, 0).UTC(), MaxAge: -1, Secure: c.Secure, HttpOnly: c.HTTPOnly, SameSite: c.SameSite}
 }
-
-// SessionCookieName is the name of the session cookie.
-func (g *Guard) SessionCookieName() string { return g.cfg.cookie.Name }
-
-// TouchInterval is the bound on idle-deadline writes: at most one store write per session
-// per min(1 minute, idle timeout / 4).
-func (g *Guard) TouchInterval() time.Duration { return g.touchEvery }
 
 var errSessionFormat = errors.New("malformed session cookie")
 
@@ -126,7 +110,7 @@ func (g *Guard) authenticateSession(ctx context.Context, cookie string, r Reques
 	}
 	p := &Principal{
 		UserID: s.UserID, Username: s.Username, Roles: s.Roles, SessionID: s.ID, Method: MethodSession,
-		Issuer: g.Issuer(), Local: true, IssuedAt: s.CreatedAt, ExpiresAt: s.Deadline(), csrfHash: s.CSRFHash,
+		Issuer: g.issuer(), Local: true, IssuedAt: s.CreatedAt, ExpiresAt: s.Deadline(), csrfHash: s.CSRFHash,
 	}
 	if g.revs.revoked(p) {
 		return nil, g.sessionResult(ctx, p, "revoked", start, ErrSessionInvalid)
@@ -137,8 +121,8 @@ func (g *Guard) authenticateSession(ctx context.Context, cookie string, r Reques
 			g.depError(ctx, "store", "touch_session", err)
 		}
 	}
-	if g.cfg.csrf && !safeMethod(r.Method()) && !g.CheckCSRF(p, r.Header(CSRFHeader)) {
-		g.observe(ctx, Event{Type: EventCSRFFailed, UserID: p.UserID, SessionID: p.SessionID})
+	if g.cfg.csrf && !safeMethod(r.Method()) && !g.checkCSRF(p, r.Header(csrfHeader)) {
+		g.observe(ctx, audit.Event{Type: audit.CSRFFailed, UserID: p.UserID, SessionID: p.SessionID})
 		return nil, g.sessionResult(ctx, p, "csrf", start, ErrCSRF)
 	}
 	g.sessionResult(ctx, p, "ok", start, nil)
@@ -149,17 +133,17 @@ func (g *Guard) sessionResult(ctx context.Context, p *Principal, result string, 
 	if g.obs == nil {
 		return err
 	}
-	e := Event{Type: EventSessionValidated, Result: result, Tier: "store", Method: MethodSession, Duration: g.cfg.now().Sub(start), Err: err}
+	e := audit.Event{Type: audit.SessionValidated, Result: result, Tier: "store", Method: string(MethodSession), Duration: g.cfg.now().Sub(start), Err: err}
 	if p != nil {
 		e.UserID, e.SessionID = p.UserID, p.SessionID
 	}
-	g.obs.Observe(ctx, e)
+	g.emit(ctx, e)
 	return err
 }
 
-// CheckCSRF reports whether token is the CSRF token of p's session, comparing in constant
+// checkCSRF reports whether token is the CSRF token of p's session, comparing in constant
 // time. A token of another session never matches.
-func (g *Guard) CheckCSRF(p *Principal, token string) bool {
+func (g *Guard) checkCSRF(p *Principal, token string) bool {
 	if p == nil || len(p.csrfHash) == 0 || token == "" {
 		return false
 	}

@@ -30,7 +30,7 @@ func startSession(t *testing.T, g *authframe.Guard, name string) *authframe.Sess
 	if _, err := g.Register(ctx, authframe.ClientInfo{}, name, "password123"); err != nil {
 		t.Fatal(err)
 	}
-	u, err := g.Login(ctx, client, name, "password123")
+	u, err := g.VerifyPassword(ctx, client, name, "password123")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func startSession(t *testing.T, g *authframe.Guard, name string) *authframe.Sess
 }
 
 func cookieReq(g *authframe.Guard, method, value, csrf string) fakeReq {
-	r := fakeReq{method: method, cookies: map[string]string{g.SessionCookieName(): value}, headers: map[string]string{}}
+	r := fakeReq{method: method, cookies: map[string]string{g.ClearSessionCookie().Name: value}, headers: map[string]string{}}
 	if csrf != "" {
 		r.headers["X-CSRF-Token"] = csrf
 	}
@@ -50,7 +50,9 @@ func cookieReq(g *authframe.Guard, method, value, csrf string) fakeReq {
 }
 
 func TestSessionCookieAttributes(t *testing.T) {
-	g := newIssuer(t)
+	ms := memstore.New()
+	defer ms.Close()
+	g := newIssuer(t, authframe.WithStore(ms))
 	grant := startSession(t, g, "alice")
 	c := grant.Cookie
 	if c.Name != "__Host-session" || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" {
@@ -60,7 +62,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 		t.Fatalf("cookie value too short for 128 bits: %d", len(c.Value))
 	}
 	// The store keeps only the hash-derived handle, never the cookie value.
-	if _, ok, _ := g.Store().GetSession(context.Background(), c.Value); ok {
+	if _, ok, _ := ms.GetSession(context.Background(), c.Value); ok {
 		t.Fatal("the session is stored under the raw cookie value")
 	}
 	if grant.Session.ID == c.Value {
@@ -113,7 +115,7 @@ func TestSessionAuthenticatesAndNeedsCSRFOnUnsafeMethods(t *testing.T) {
 func TestLoginNeverAdoptsAPresentedSessionID(t *testing.T) {
 	g := newIssuer(t)
 	first := startSession(t, g, "erin")
-	u, _ := g.Login(context.Background(), client, "erin", "password123")
+	u, _ := g.VerifyPassword(context.Background(), client, "erin", "password123")
 	second, err := g.StartSession(context.Background(), u, client)
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +129,7 @@ func TestSessionIdleAndAbsoluteTimeouts(t *testing.T) {
 	c := &clock{now: time.Now()}
 	ms := memstore.New(memstore.WithClock(c.Now))
 	defer ms.Close()
-	g := newIssuer(t, authframe.WithClock(c.Now), authframe.WithStore(ms), authframe.WithSessionTimeouts(10*time.Minute, time.Hour))
+	g := newIssuer(t, authframe.WithClock(c.Now), authframe.WithStore(ms), authframe.WithSessions(authframe.SessionConfig{IdleTimeout: 10 * time.Minute, AbsoluteTimeout: time.Hour}))
 	grant := startSession(t, g, "frank")
 	req := cookieReq(g, "GET", grant.Cookie.Value, "")
 	// Active every 9 minutes: the idle deadline moves, until the absolute one.
@@ -153,10 +155,7 @@ func TestSessionTouchIsThrottled(t *testing.T) {
 	ms := memstore.New(memstore.WithClock(c.Now))
 	defer ms.Close()
 	cs := &countingStore{Store: ms}
-	g := newIssuer(t, authframe.WithClock(c.Now), authframe.WithStore(cs), authframe.WithSessionTimeouts(30*time.Minute, 24*time.Hour))
-	if g.TouchInterval() != time.Minute {
-		t.Fatalf("touch interval = %v, want min(1m, idle/4)", g.TouchInterval())
-	}
+	g := newIssuer(t, authframe.WithClock(c.Now), authframe.WithStore(cs), authframe.WithSessions(authframe.SessionConfig{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 24 * time.Hour}))
 	grant := startSession(t, g, "heidi")
 	req := cookieReq(g, "GET", grant.Cookie.Value, "")
 	// 600 requests over 10 minutes, one a second: at most one write a minute.
@@ -179,7 +178,7 @@ func TestRenewGivesANewIDAndKillsTheOld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	renewed, err := g.Renew(ctx, p, []string{"admin"}, client)
+	renewed, err := g.RenewSession(ctx, p, []string{"admin"}, client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +198,7 @@ func TestRevokingOneSessionFromAnother(t *testing.T) {
 	g := newIssuer(t)
 	ctx := context.Background()
 	laptop := startSession(t, g, "judy")
-	u, _ := g.Login(ctx, client, "judy", "password123")
+	u, _ := g.VerifyPassword(ctx, client, "judy", "password123")
 	phone, _ := g.IssueTokens(ctx, u, authframe.ClientInfo{IP: "198.51.100.2", UserAgent: "phone"})
 	me, err := g.VerifyToken(ctx, phone.AccessToken)
 	if err != nil {
@@ -225,12 +224,13 @@ func TestRevokingOneSessionFromAnother(t *testing.T) {
 	}
 }
 
-func TestEndSessionDestroysServerSide(t *testing.T) {
+func TestLogoutDestroysTheSessionServerSide(t *testing.T) {
 	g := newIssuer(t)
 	ctx := context.Background()
 	grant := startSession(t, g, "leo")
 	p, _ := g.Authenticate(ctx, cookieReq(g, "GET", grant.Cookie.Value, ""))
-	cookie, err := g.EndSession(ctx, p)
+	err := g.Logout(ctx, p)
+	cookie := g.ClearSessionCookie()
 	if err != nil || cookie.MaxAge >= 0 {
 		t.Fatalf("EndSession = %+v, %v", cookie, err)
 	}

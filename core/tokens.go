@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"github.com/authframe/authframe/core/audit"
 	"strings"
 	"time"
 
@@ -22,8 +23,8 @@ type TokenPair struct {
 	SessionID string `json:"-"`
 }
 
-// ErrNoSigningKey is returned when issuing is asked of a Guard configured only to verify.
-var ErrNoSigningKey = errors.New("authframe: no signing key configured")
+// errNoSigningKey is returned when issuing is asked of a Guard configured only to verify.
+var errNoSigningKey = errors.New("authframe: no signing key configured")
 
 // newSessionID returns a fresh session secret and its public handle (the sid): the handle is
 // derived by hashing, so the store keeps only a hash of what the client holds.
@@ -47,7 +48,7 @@ func hashToken(t string) []byte {
 func (g *Guard) IssueTokens(ctx context.Context, u User, client ClientInfo) (*TokenPair, error) {
 	client = client.owned()
 	if g.cfg.signer == nil {
-		return nil, ErrInternal.with(ErrNoSigningKey)
+		return nil, ErrInternal.with(errNoSigningKey)
 	}
 	now := g.cfg.now()
 	_, sid := newSessionID()
@@ -63,24 +64,18 @@ func (g *Guard) IssueTokens(ctx context.Context, u User, client ClientInfo) (*To
 	if err != nil {
 		return nil, err
 	}
-	g.observe(ctx, Event{Type: EventSessionCreated, Kind: "token", UserID: u.ID, SessionID: sid, ClientIP: client.IP, UserAgent: client.UserAgent})
+	g.observe(ctx, audit.Event{Type: audit.SessionCreated, Kind: "token", UserID: u.ID, SessionID: sid, ClientIP: client.IP, UserAgent: client.UserAgent})
 	return &TokenPair{AccessToken: at, RefreshToken: rt, TokenType: "Bearer", ExpiresIn: int64(g.cfg.accessTTL / time.Second), SessionID: sid}, nil
-}
-
-// SignAccessToken signs an access token for a user in an existing session. Most callers
-// want IssueTokens or Refresh instead.
-func (g *Guard) SignAccessToken(userID, username string, roles []string, sid string) (string, error) {
-	return g.signAccess(userID, username, roles, sid, g.cfg.now())
 }
 
 func (g *Guard) signAccess(userID, username string, roles []string, sid string, now time.Time) (string, error) {
 	k := g.cfg.signer
 	if k == nil {
-		return "", ErrInternal.with(ErrNoSigningKey)
+		return "", ErrInternal.with(errNoSigningKey)
 	}
 	c := accessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    g.Issuer(),
+			Issuer:    g.issuer(),
 			Subject:   userID,
 			ExpiresAt: jwt.NewNumericDate(now.Add(g.cfg.accessTTL)),
 			NotBefore: jwt.NewNumericDate(now),
@@ -127,7 +122,7 @@ func (g *Guard) Refresh(ctx context.Context, refreshToken string, client ClientI
 	case errors.Is(err, store.ErrNotFound):
 		return nil, bad
 	case errors.Is(err, store.ErrRefreshReused):
-		g.observe(ctx, Event{Type: EventRefreshReused, SessionID: sid, ClientIP: client.IP, UserAgent: client.UserAgent})
+		g.observe(ctx, audit.Event{Type: audit.RefreshReused, SessionID: sid, ClientIP: client.IP, UserAgent: client.UserAgent})
 		if rerr := g.revoke(ctx, store.RevokeSession, sid, now, "refresh_reuse", ""); rerr != nil {
 			return nil, rerr
 		}
@@ -149,13 +144,14 @@ func (g *Guard) Refresh(ctx context.Context, refreshToken string, client ClientI
 	if err != nil {
 		return nil, err
 	}
-	g.observe(ctx, Event{Type: EventRefreshed, UserID: u.ID, SessionID: sid, ClientIP: client.IP, UserAgent: client.UserAgent})
+	g.observe(ctx, audit.Event{Type: audit.Refreshed, UserID: u.ID, SessionID: sid, ClientIP: client.IP, UserAgent: client.UserAgent})
 	return &TokenPair{AccessToken: at, RefreshToken: newRT, TokenType: "Bearer", ExpiresIn: int64(g.cfg.accessTTL / time.Second), SessionID: sid}, nil
 }
 
 // Logout ends what p authenticated with: its session (cookie or token family, with every
-// token issued under it), or for an external token without a session, that token (its jti)
-// until it expires.
+// token issued under it), or for a token without a session of this Guard's, that token
+// (its jti) until it expires. For a cookie session, also send ClearSessionCookie; the
+// adapters' logout handlers do.
 func (g *Guard) Logout(ctx context.Context, p *Principal) error {
 	if p == nil {
 		return ErrUnauthenticated
@@ -168,7 +164,7 @@ func (g *Guard) Logout(ctx context.Context, p *Principal) error {
 		return g.revoke(ctx, store.RevokeSession, p.SessionID, now, "logout", p.UserID)
 	}
 	if p.TokenID == "" {
-		return BadRequest("token has no jti and cannot be revoked")
+		return badRequest("token has no jti and cannot be revoked")
 	}
 	return g.revokeUntil(ctx, store.RevokeToken, p.TokenID, now, p.ExpiresAt.Add(g.cfg.leeway), "logout", p.UserID)
 }
@@ -242,7 +238,7 @@ func (g *Guard) revoke(ctx context.Context, kind store.RevocationKind, key strin
 			_ = g.revokeUntil(ctx, kind, key, now, now.Add(g.cfg.accessTTL+g.cfg.leeway), reason, userID)
 			return serr
 		}
-		g.observe(ctx, Event{Type: EventSessionDestroyed, Reason: reason, UserID: userID, SessionID: key})
+		g.observe(ctx, audit.Event{Type: audit.SessionDestroyed, Reason: reason, UserID: userID, SessionID: key})
 	}
 	return g.revokeUntil(ctx, kind, key, now, now.Add(g.cfg.accessTTL+g.cfg.leeway), reason, userID)
 }
@@ -250,12 +246,12 @@ func (g *Guard) revoke(ctx context.Context, kind store.RevocationKind, key strin
 func (g *Guard) revokeUntil(ctx context.Context, kind store.RevocationKind, key string, now, until time.Time, reason, userID string) error {
 	r := wireTimes(store.Revocation{Kind: kind, Key: key, At: now, ExpiresAt: until})
 	g.revs.add(r, false)
-	g.observe(ctx, Event{Type: EventRevoked, Kind: string(kind), Reason: reason, UserID: userID, SessionID: sessionKey(kind, key)})
+	g.observe(ctx, audit.Event{Type: audit.Revoked, Kind: string(kind), Reason: reason, UserID: userID, SessionID: sessionKey(kind, key)})
 	var errs []error
 	if err := g.store.AddRevocation(ctx, r); err != nil {
 		errs = append(errs, g.storeErr(ctx, "add_revocation", err))
 	}
-	if pub, ok := g.l2.(RevocationPublisher); ok {
+	if pub, ok := g.l2.(store.RevocationPublisher); ok {
 		r.MAC = g.revocationMAC(r)
 		if err := pub.PublishRevocation(ctx, r); err != nil {
 			g.depError(ctx, "cache", "publish_revocation", err)

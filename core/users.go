@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"github.com/authframe/authframe/core/audit"
 	"slices"
 	"strings"
 
@@ -13,10 +14,10 @@ import (
 
 // Username and password rules of the contract.
 const (
-	MinUsernameLen = 3
-	MaxUsernameLen = 64
-	MinPasswordLen = 8
-	MaxPasswordLen = 256
+	minUsernameLen = 3
+	maxUsernameLen = 64
+	minPasswordLen = 8
+	maxPasswordLen = 256
 )
 
 func randomString(n int) string {
@@ -25,27 +26,27 @@ func randomString(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// ValidateUsername checks the contract's rule: 3 to 64 characters of letters, digits and
+// validateUsername checks the contract's rule: 3 to 64 characters of letters, digits and
 // "._@-".
-func ValidateUsername(u string) error {
-	if len(u) < MinUsernameLen || len(u) > MaxUsernameLen {
-		return BadRequest("username must be 3 to 64 characters")
+func validateUsername(u string) error {
+	if len(u) < minUsernameLen || len(u) > maxUsernameLen {
+		return badRequest("username must be 3 to 64 characters")
 	}
 	for i := 0; i < len(u); i++ {
 		c := u[i]
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '@', c == '-':
 		default:
-			return BadRequest("username may contain only letters, digits and . _ @ -")
+			return badRequest("username may contain only letters, digits and . _ @ -")
 		}
 	}
 	return nil
 }
 
-// ValidatePassword checks the contract's rule: 8 to 256 bytes.
-func ValidatePassword(p string) error {
-	if len(p) < MinPasswordLen || len(p) > MaxPasswordLen {
-		return BadRequest("password must be 8 to 256 bytes")
+// validatePassword checks the contract's rule: 8 to 256 bytes.
+func validatePassword(p string) error {
+	if len(p) < minPasswordLen || len(p) > maxPasswordLen {
+		return badRequest("password must be 8 to 256 bytes")
 	}
 	return nil
 }
@@ -71,10 +72,10 @@ const maxUserAgent = 256
 // WithQuietRegistration it is instead answered like a success, with an id that names no
 // user, at the same cost in time (the password is hashed either way).
 func (g *Guard) Register(ctx context.Context, client ClientInfo, username, password string, roles ...string) (User, error) {
-	if err := ValidateUsername(username); err != nil {
+	if err := validateUsername(username); err != nil {
 		return User{}, err
 	}
-	if err := ValidatePassword(password); err != nil {
+	if err := validatePassword(password); err != nil {
 		return User{}, err
 	}
 	if client.IP != "" {
@@ -95,53 +96,14 @@ func (g *Guard) createUser(ctx context.Context, username, password string, roles
 	if err := g.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			if g.cfg.quietRegister {
-				g.observe(ctx, Event{Type: EventRegistered, Reason: "username_taken", Username: username})
+				g.observe(ctx, audit.Event{Type: audit.Registered, Reason: "username_taken", Username: username})
 				return User{ID: u.ID, Username: username, CreatedAt: now, UpdatedAt: now}, nil
 			}
 			return User{}, ErrConflict
 		}
 		return User{}, g.storeErr(ctx, "create_user", err)
 	}
-	g.observe(ctx, Event{Type: EventRegistered, UserID: u.ID, Username: u.Username})
-	return u, nil
-}
-
-// EnsureUser creates the user if the username is free, and otherwise makes sure the
-// existing user has the given roles (its password is kept). Examples use it to seed an
-// administrator.
-func (g *Guard) EnsureUser(ctx context.Context, username, password string, roles ...string) (User, error) {
-	u, ok, err := g.store.GetUserByUsername(ctx, username)
-	if err != nil {
-		return User{}, g.storeErr(ctx, "get_user", err)
-	}
-	if !ok {
-		if err := ValidateUsername(username); err != nil {
-			return User{}, err
-		}
-		if err := ValidatePassword(password); err != nil {
-			return User{}, err
-		}
-		u, err = g.createUser(ctx, username, password, roles)
-		if !errors.Is(err, ErrConflict) && (err != nil || !g.cfg.quietRegister) {
-			return u, err
-		}
-		if u, ok, err = g.store.GetUserByUsername(ctx, username); err != nil || !ok {
-			return User{}, g.storeErr(ctx, "get_user", errors.Join(err, store.ErrNotFound))
-		}
-	}
-	changed := false
-	for _, r := range roles {
-		if !slices.Contains(u.Roles, r) {
-			u.Roles = append(u.Roles, r)
-			changed = true
-		}
-	}
-	if changed {
-		u.UpdatedAt = g.cfg.now()
-		if err := g.store.UpdateUser(ctx, u); err != nil {
-			return User{}, g.storeErr(ctx, "update_user", err)
-		}
-	}
+	g.observe(ctx, audit.Event{Type: audit.Registered, UserID: u.ID, Username: u.Username})
 	return u, nil
 }
 
@@ -167,23 +129,24 @@ func (g *Guard) SetRoles(ctx context.Context, userID string, roles ...string) er
 // length limits (a huge password must not cost an argon2id run).
 func loginInputError(username, password string) error {
 	if username == "" || password == "" {
-		return BadRequest("username and password are required")
+		return badRequest("username and password are required")
 	}
-	if len(username) > MaxUsernameLen || len(password) > MaxPasswordLen {
-		return BadRequest("username or password is too long")
+	if len(username) > maxUsernameLen || len(password) > maxPasswordLen {
+		return badRequest("username or password is too long")
 	}
 	return nil
 }
 
-// Login checks a username and password. Every attempt counts against the rate limits
+// VerifyPassword checks a username and password; it creates nothing (IssueTokens and
+// StartSession do). Every attempt counts against the rate limits
 // first (per client address and username, per address, per account; see RateLimits),
 // known user or not. An unknown user costs the same hash as a wrong password, and both give
 // the same 401, so neither timing nor answer reveals whether a username exists. A request
 // whose context ends while it waits for a hashing slot gives up without hashing.
 // Parameters weaker than the Guard's are upgraded here.
-func (g *Guard) Login(ctx context.Context, client ClientInfo, username, password string) (User, error) {
+func (g *Guard) VerifyPassword(ctx context.Context, client ClientInfo, username, password string) (User, error) {
 	if err := loginInputError(username, password); err != nil {
-		g.observe(ctx, Event{Type: EventLoginFailed, Reason: "invalid_input", ClientIP: client.IP, UserAgent: client.UserAgent})
+		g.observe(ctx, audit.Event{Type: audit.LoginFailed, Reason: "invalid_input", ClientIP: client.IP, UserAgent: client.UserAgent})
 		return User{}, err
 	}
 	l := g.cfg.limits
@@ -206,7 +169,7 @@ func (g *Guard) Login(ctx context.Context, client ClientInfo, username, password
 		if _, _, err := g.checkPassword(ctx, g.dummy, password); err != nil {
 			return User{}, err
 		}
-		g.observe(ctx, Event{Type: EventLoginFailed, Reason: "unknown_user", ClientIP: client.IP, UserAgent: client.UserAgent})
+		g.observe(ctx, audit.Event{Type: audit.LoginFailed, Reason: "unknown_user", ClientIP: client.IP, UserAgent: client.UserAgent})
 		return User{}, ErrInvalidCredentials
 	}
 	good, rehash, err := g.checkPassword(ctx, u.PasswordHash, password)
@@ -214,7 +177,7 @@ func (g *Guard) Login(ctx context.Context, client ClientInfo, username, password
 		return User{}, err
 	}
 	if !good {
-		g.observe(ctx, Event{Type: EventLoginFailed, Reason: "bad_password", UserID: u.ID, ClientIP: client.IP, UserAgent: client.UserAgent})
+		g.observe(ctx, audit.Event{Type: audit.LoginFailed, Reason: "bad_password", UserID: u.ID, ClientIP: client.IP, UserAgent: client.UserAgent})
 		return User{}, ErrInvalidCredentials
 	}
 	if rehash {
@@ -226,6 +189,6 @@ func (g *Guard) Login(ctx context.Context, client ClientInfo, username, password
 			}
 		}
 	}
-	g.observe(ctx, Event{Type: EventLoginSucceeded, UserID: u.ID, Username: u.Username, ClientIP: client.IP, UserAgent: client.UserAgent})
+	g.observe(ctx, audit.Event{Type: audit.LoginSucceeded, UserID: u.ID, Username: u.Username, ClientIP: client.IP, UserAgent: client.UserAgent})
 	return u, nil
 }

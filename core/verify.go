@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/authframe/authframe/core/audit"
 	"math"
 	"slices"
 	"strings"
@@ -453,14 +454,14 @@ func (g *Guard) tokenResult(ctx context.Context, p *Principal, result, tier stri
 	if g.obs == nil {
 		return err
 	}
-	e := Event{Type: EventTokenValidated, Result: result, Tier: tier, Method: MethodBearer, Err: err}
+	e := audit.Event{Type: audit.TokenValidated, Result: result, Tier: tier, Method: string(MethodBearer), Err: err}
 	if !start.IsZero() {
 		e.Duration = g.cfg.now().Sub(start)
 	}
 	if p != nil {
 		e.UserID, e.SessionID = p.UserID, p.SessionID
 	}
-	g.obs.Observe(ctx, e)
+	g.emit(ctx, e)
 	return err
 }
 

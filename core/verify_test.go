@@ -24,6 +24,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/audit"
 )
 
 const (
@@ -96,13 +97,13 @@ func TestVerificationRules(t *testing.T) {
 	ec384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 
-	hs := newVerifier(t, authframe.WithHMACSecret("", hmacSecret))
-	rs := newVerifier(t, authframe.WithKeyPEM(pemOf(t, rsaKey)))
-	es := newVerifier(t, authframe.WithKeyPEM(pemOf(t, ecKey)))
-	es384 := newVerifier(t, authframe.WithKeyPEM(publicPEM(t, &ec384.PublicKey)))
-	ed := newVerifier(t, authframe.WithKeyPEM(pemOf(t, edKey)))
-	typed := newVerifier(t, authframe.WithHMACSecret("", hmacSecret), authframe.WithTokenTypes("at+jwt"))
-	multi := newVerifier(t, authframe.WithIssuer("https://other.example"), authframe.WithAudience("second"), authframe.WithHMACSecret("", hmacSecret))
+	hs := newVerifier(t, authframe.WithHMACSecret(hmacSecret))
+	rs := newVerifier(t, authframe.WithKey(authframe.Key{PEM: pemOf(t, rsaKey)}))
+	es := newVerifier(t, authframe.WithKey(authframe.Key{PEM: pemOf(t, ecKey)}))
+	es384 := newVerifier(t, authframe.WithKey(authframe.Key{PEM: publicPEM(t, &ec384.PublicKey)}))
+	ed := newVerifier(t, authframe.WithKey(authframe.Key{PEM: pemOf(t, edKey)}))
+	typed := newVerifier(t, authframe.WithHMACSecret(hmacSecret), authframe.WithTokens(authframe.TokenConfig{Types: []string{"at+jwt"}}))
+	multi := newVerifier(t, authframe.WithIssuer("https://other.example"), authframe.WithAudience("second"), authframe.WithHMACSecret(hmacSecret))
 
 	valid := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(nil), nil)
 	parts := strings.Split(valid, ".")
@@ -170,7 +171,7 @@ func TestVerificationRules(t *testing.T) {
 				t.Fatalf("VerifyToken accepted the token")
 			}
 			var ae *authframe.Error
-			if !errors.As(err, &ae) || ae.Code != authframe.CodeInvalidToken || ae.Status != http.StatusUnauthorized {
+			if !errors.As(err, &ae) || ae.Code != authframe.ErrInvalidToken || ae.Code.Status() != http.StatusUnauthorized {
 				t.Fatalf("error = %#v, want an invalid_token 401", err)
 			}
 			if !strings.Contains(ae.Message, tc.wantErr) && !(tc.wantErr == "invalid" && strings.Contains(ae.Message, "not valid")) {
@@ -198,16 +199,16 @@ func TestConstructorNamesTheBadOption(t *testing.T) {
 		want string
 	}{
 		{"no key at all", nil, "no key configured"},
-		{"a short HMAC secret", []authframe.Option{authframe.WithHMACSecret("", []byte("short"))}, "WithHMACSecret"},
+		{"a short HMAC secret", []authframe.Option{authframe.WithHMACSecret([]byte("short"))}, "WithHMACSecret"},
 		{"an unreadable key file", []authframe.Option{authframe.WithKeyFile("/nonexistent/key.pem")}, "WithKeyFile"},
-		{"a PEM without a key", []authframe.Option{authframe.WithKeyPEM([]byte("hello"))}, "WithKeyPEM"},
-		{"two keys with one kid", []authframe.Option{authframe.WithKeyPEM(pemOf(t, rsaKey)), authframe.WithKeyPEM(pemOf(t, rsaKey))}, "kid"},
-		{"two HMAC secrets with one kid", []authframe.Option{authframe.WithHMACSecret("a", hmacSecret), authframe.WithHMACSecret("a", hmacSecret)}, "kid"},
-		{"a leeway over five minutes", []authframe.Option{authframe.WithHMACSecret("", hmacSecret), authframe.WithLeeway(time.Hour)}, "WithLeeway"},
-		{"a bad permission", []authframe.Option{authframe.WithHMACSecret("", hmacSecret), authframe.WithRolePermissions("r", "nocolon")}, "WithRolePermissions"},
-		{"a bad trusted proxy", []authframe.Option{authframe.WithHMACSecret("", hmacSecret), authframe.WithTrustedProxies("nonsense")}, "WithTrustedProxies"},
-		{"a __Host- cookie without Secure", []authframe.Option{authframe.WithHMACSecret("", hmacSecret), authframe.WithSessionCookie(authframe.CookieConfig{Name: "__Host-x", Path: "/"})}, "WithSessionCookie"},
-		{"an unreachable OIDC issuer", []authframe.Option{authframe.WithOIDC("http://127.0.0.1:1")}, "WithRemote"},
+		{"a PEM without a key", []authframe.Option{authframe.WithKey(authframe.Key{PEM: []byte("hello")})}, "WithKey"},
+		{"two keys with one kid", []authframe.Option{authframe.WithKey(authframe.Key{PEM: pemOf(t, rsaKey)}), authframe.WithKey(authframe.Key{PEM: pemOf(t, rsaKey)})}, "kid"},
+		{"two HMAC secrets with one kid", []authframe.Option{authframe.WithKey(authframe.Key{HMAC: hmacSecret, ID: "a"}), authframe.WithKey(authframe.Key{HMAC: hmacSecret, ID: "a"})}, "kid"},
+		{"a leeway over five minutes", []authframe.Option{authframe.WithHMACSecret(hmacSecret), authframe.WithTokens(authframe.TokenConfig{Leeway: time.Hour})}, "WithTokens"},
+		{"a bad permission", []authframe.Option{authframe.WithHMACSecret(hmacSecret), authframe.WithRolePermissions("r", "nocolon")}, "WithRolePermissions"},
+		{"a bad trusted proxy", []authframe.Option{authframe.WithHMACSecret(hmacSecret), authframe.WithTrustedProxies("nonsense")}, "WithTrustedProxies"},
+		{"a __Host- cookie without Secure", []authframe.Option{authframe.WithHMACSecret(hmacSecret), authframe.WithSessions(authframe.SessionConfig{CookieName: "__Host-x", CookiePath: "/x"})}, "WithSessions"},
+		{"an unreachable OIDC issuer", []authframe.Option{authframe.WithRemote(authframe.RemoteIssuer{Issuer: "http://127.0.0.1:1"})}, "WithRemote"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -224,9 +225,9 @@ func TestConstructorNamesTheBadOption(t *testing.T) {
 }
 
 func TestBearerExtraction(t *testing.T) {
-	g := newVerifier(t, authframe.WithHMACSecret("", hmacSecret))
+	g := newVerifier(t, authframe.WithHMACSecret(hmacSecret))
 	tok := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(nil), nil)
-	q := newVerifier(t, authframe.WithHMACSecret("", hmacSecret), authframe.WithTokenQueryParameter("access_token"), authframe.WithTokenCookie("at"))
+	q := newVerifier(t, authframe.WithHMACSecret(hmacSecret), authframe.WithTokens(authframe.TokenConfig{QueryParameter: "access_token"}), authframe.WithTokens(authframe.TokenConfig{Cookie: "at"}))
 	tests := []struct {
 		name string
 		g    *authframe.Guard
@@ -283,12 +284,12 @@ func TestCacheHitSkipsVerificationAndHonoursExpiry(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
 	var tiers []string
-	obs := authframe.ObserverFunc(func(_ context.Context, e authframe.Event) {
-		if e.Type == authframe.EventTokenValidated {
+	obs := audit.ObserverFunc(func(_ context.Context, e audit.Event) {
+		if e.Type == audit.TokenValidated {
 			tiers = append(tiers, e.Tier+":"+e.Result)
 		}
 	})
-	g := newVerifier(t, authframe.WithHMACSecret("", hmacSecret), authframe.WithClock(clock), authframe.WithObserver(obs), authframe.WithLeeway(0))
+	g := newVerifier(t, authframe.WithHMACSecret(hmacSecret), authframe.WithClock(clock), authframe.WithObserver(obs), authframe.WithTokens(authframe.TokenConfig{Leeway: -1}))
 	tok := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(func(c jwt.MapClaims) {
 		c["exp"], c["iat"], c["nbf"] = now.Add(time.Minute).Unix(), now.Unix(), now.Unix()
 	}), nil)
@@ -309,12 +310,12 @@ func TestCacheHitSkipsVerificationAndHonoursExpiry(t *testing.T) {
 
 func TestAFullCacheAdmitsATokenOnItsSecondMiss(t *testing.T) {
 	var tiers []string
-	obs := authframe.ObserverFunc(func(_ context.Context, e authframe.Event) {
-		if e.Type == authframe.EventTokenValidated {
+	obs := audit.ObserverFunc(func(_ context.Context, e audit.Event) {
+		if e.Type == audit.TokenValidated {
 			tiers = append(tiers, e.Tier)
 		}
 	})
-	g := newVerifier(t, authframe.WithHMACSecret("", hmacSecret), authframe.WithCacheSize(2), authframe.WithObserver(obs))
+	g := newVerifier(t, authframe.WithHMACSecret(hmacSecret), authframe.WithCache(authframe.CacheConfig{Size: 2}), authframe.WithObserver(obs))
 	tok := func(jti string) string {
 		return sign(t, jwt.SigningMethodHS256, hmacSecret, claims(func(c jwt.MapClaims) { c["jti"] = jti }), nil)
 	}
@@ -342,8 +343,8 @@ func TestCacheIsBoundToConfiguration(t *testing.T) {
 	// Two Guards sharing one shared cache tier with different audiences: a token cached by
 	// one must not pass the other.
 	shared := newMapCache()
-	a := newVerifier(t, authframe.WithHMACSecret("", hmacSecret), authframe.WithSharedCache(shared))
-	b, err := authframe.New(authframe.WithIssuer(testIss), authframe.WithAudience("other-aud"), authframe.WithHMACSecret("", hmacSecret), authframe.WithSharedCache(shared))
+	a := newVerifier(t, authframe.WithHMACSecret(hmacSecret), authframe.WithCache(authframe.CacheConfig{Shared: shared}))
+	b, err := authframe.New(authframe.WithIssuer(testIss), authframe.WithAudience("other-aud"), authframe.WithHMACSecret(hmacSecret), authframe.WithCache(authframe.CacheConfig{Shared: shared}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,8 +366,8 @@ func TestSharedCacheValuesAreAuthenticated(t *testing.T) {
 	// rewritten in place (here: roles changed to admin) is ignored and the token verified
 	// afresh, with the roles its claims carry.
 	shared := newMapCache()
-	a := newVerifier(t, authframe.WithHMACSecret("", hmacSecret), authframe.WithSharedCache(shared))
-	b := newVerifier(t, authframe.WithHMACSecret("", hmacSecret), authframe.WithSharedCache(shared))
+	a := newVerifier(t, authframe.WithHMACSecret(hmacSecret), authframe.WithCache(authframe.CacheConfig{Shared: shared}))
+	b := newVerifier(t, authframe.WithHMACSecret(hmacSecret), authframe.WithCache(authframe.CacheConfig{Shared: shared}))
 	tok := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(func(c jwt.MapClaims) { c["roles"] = []string{"user"} }), nil)
 	if _, err := a.VerifyToken(context.Background(), tok); err != nil {
 		t.Fatal(err)
@@ -394,13 +395,13 @@ func TestSharedCacheValuesAreAuthenticated(t *testing.T) {
 	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
 	pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 	iss, aud := authframe.WithIssuer(testIss), authframe.WithAudience(testAud)
-	if _, err := authframe.New(iss, aud, authframe.WithVerificationKeyPEM(pub), authframe.WithSharedCache(shared)); err == nil || !strings.Contains(err.Error(), "WithSharedCacheKey") {
+	if _, err := authframe.New(iss, aud, authframe.WithKey(authframe.Key{PEM: pub, VerifyOnly: true}), authframe.WithCache(authframe.CacheConfig{Shared: shared})); err == nil || !strings.Contains(err.Error(), "SharedKey") {
 		t.Fatalf("verify-only Guard with a shared cache and no key: %v", err)
 	}
-	if _, err := authframe.New(iss, aud, authframe.WithVerificationKeyPEM(pub), authframe.WithSharedCache(shared), authframe.WithSharedCacheKey(make([]byte, 16))); err == nil {
+	if _, err := authframe.New(iss, aud, authframe.WithKey(authframe.Key{PEM: pub, VerifyOnly: true}), authframe.WithCache(authframe.CacheConfig{Shared: shared}), authframe.WithCache(authframe.CacheConfig{SharedKey: make([]byte, 16)})); err == nil {
 		t.Fatal("a 16-byte shared cache key was accepted")
 	}
-	g, err := authframe.New(iss, aud, authframe.WithVerificationKeyPEM(pub), authframe.WithSharedCache(shared), authframe.WithSharedCacheKey(bytes.Repeat([]byte{7}, 32)))
+	g, err := authframe.New(iss, aud, authframe.WithKey(authframe.Key{PEM: pub, VerifyOnly: true}), authframe.WithCache(authframe.CacheConfig{Shared: shared}), authframe.WithCache(authframe.CacheConfig{SharedKey: bytes.Repeat([]byte{7}, 32)}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,8 +427,8 @@ func (c *mapCache) Set(_ context.Context, k string, v []byte, _ time.Duration) e
 func TestJWKSRotation(t *testing.T) {
 	k1, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	k2, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	signer1 := newVerifier(t, authframe.WithKeyPEM(pemOf(t, k1)))
-	signer2 := newVerifier(t, authframe.WithKeyPEM(pemOf(t, k2)))
+	signer1 := newVerifier(t, authframe.WithKey(authframe.Key{PEM: pemOf(t, k1)}))
+	signer2 := newVerifier(t, authframe.WithKey(authframe.Key{PEM: pemOf(t, k2)}))
 	var current atomic.Value
 	current.Store(signer1.JWKS())
 	var fetches atomic.Int32
@@ -437,13 +438,13 @@ func TestJWKSRotation(t *testing.T) {
 		w.Write(current.Load().([]byte))
 	}))
 	defer srv.Close()
-	g, err := authframe.New(authframe.WithRemote(authframe.RemoteIssuer{Issuer: testIss, Audience: []string{testAud}, JWKSURL: srv.URL}), authframe.WithCacheSize(0))
+	g, err := authframe.New(authframe.WithRemote(authframe.RemoteIssuer{Issuer: testIss, Audience: []string{testAud}, JWKSURL: srv.URL}), authframe.WithCache(authframe.CacheConfig{Disabled: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer g.Close()
 	kid := func(g *authframe.Guard) string {
-		var set authframe.JWKS
+		var set struct{ Keys []struct{ Kid string } }
 		json.Unmarshal(g.JWKS(), &set)
 		return set.Keys[0].Kid
 	}
@@ -466,7 +467,7 @@ func TestJWKSRotation(t *testing.T) {
 // that keeps a cached token's signature and changes anything before it lands on that
 // token's entry: it must still be refused, and the genuine token must keep passing.
 func TestCachedTokensSignatureDoesNotCarryForgeries(t *testing.T) {
-	g := newVerifier(t, authframe.WithHMACSecret("", hmacSecret))
+	g := newVerifier(t, authframe.WithHMACSecret(hmacSecret))
 	ctx := context.Background()
 	valid := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(nil), nil)
 	if _, err := g.VerifyToken(ctx, valid); err != nil {

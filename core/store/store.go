@@ -209,3 +209,32 @@ type Exporter interface {
 	// ExportRefreshTokens returns every token of a session's family, spent ones included.
 	ExportRefreshTokens(ctx context.Context, sessionID string) ([]RefreshToken, error)
 }
+
+// Cache is a shared validation cache tier behind the in-process LRU (for example the Redis
+// one). Keys are derived by the Guard from the whole token and the verifier's
+// configuration; values are the Guard's own encoding. A Cache may also implement
+// RevocationPublisher, RevocationFeed and HealthChecker, and Available() bool, which
+// reports false while it knows a call would fail (its circuit breaker is open), so that
+// the Guard skips the call and the work of preparing it.
+type Cache interface {
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	// Set stores val for at most ttl.
+	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
+}
+
+// RevocationPublisher is an optional ability of a Cache: it tells other instances about a
+// revocation made here.
+type RevocationPublisher interface {
+	PublishRevocation(ctx context.Context, r Revocation) error
+}
+
+// Pinger is an optional ability of a Cache: it reports whether the cache answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// BreakerStater is an optional ability of a store or cache guarded by a circuit breaker.
+type BreakerStater interface {
+	// BreakerState is "closed", "half-open" or "open".
+	BreakerState() string
+}

@@ -1,10 +1,13 @@
-package authframe
+package endpoint
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"strconv"
 	"sync/atomic"
+
+	"github.com/authframe/authframe/core/internal/ctxkey"
 )
 
 // RequestIDHeader is the header that carries a request id in and out.
@@ -45,3 +48,15 @@ func safeRequestID(s string) bool {
 	}
 	return true
 }
+
+// CSRFHeader is the header that carries a session's CSRF token on unsafe requests.
+const CSRFHeader = "X-CSRF-Token"
+
+// ContextWithRequestID returns a context carrying a request id, which audit events and
+// error bodies repeat. The adapters' RequestID middleware sets it.
+func ContextWithRequestID(ctx context.Context, id string) context.Context {
+	return ctxkey.WithRequestID(ctx, id)
+}
+
+// RequestIDFromContext returns the request id set by an adapter, or "".
+func RequestIDFromContext(ctx context.Context) string { return ctxkey.RequestID(ctx) }
