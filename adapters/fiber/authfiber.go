@@ -191,8 +191,9 @@ func WriteError(c *fiber.Ctx, err error) error {
 // Login checks the credentials, starts a browser session, sets its cookie on the response
 // (with Cache-Control: no-store) and returns the grant, whose CSRFToken the page sends
 // back in X-CSRF-Token. The session id the client presented, if any, is never adopted.
-// username and password may be views of fasthttp's buffers (c.FormValue, c.BodyParser):
-// the Guard only reads them.
+// username and password may be views of fasthttp's buffers (c.FormValue): the Guard only
+// reads them. Take them from the raw body: c.BodyParser decompresses a JSON body of any
+// Content-Encoding without a limit.
 func Login(c *fiber.Ctx, guard *authframe.Guard, username, password string) (*authframe.SessionGrant, error) {
 	ctx := c.UserContext()
 	client := ClientInfo(c, guard)
