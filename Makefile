@@ -4,7 +4,7 @@ MODULES := $(shell find . -name go.mod -not -path './.git/*' -not -path '*/testd
 GO ?= go
 TESTFLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: test race vet fmt-check tidy-check tidy bench bench-peers run test-gowork-off check integration-hint
+.PHONY: test race vet fmt-check files-check tidy-check tidy bench bench-peers run test-gowork-off check integration-hint
 
 ## test: every module's tests with the race detector (integration tests need the env vars below)
 test: integration-hint
@@ -38,6 +38,28 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard -- '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+## files-check: fails, naming the file, when a tracked file is over 1 MiB or a compiled
+## binary (ELF, Mach-O or PE magic bytes, whatever its mode): build outputs belong in
+## .gitignore, not in the history every clone downloads.
+files-check:
+	@fail=0; \
+	while IFS= read -r -d '' f; do \
+		if [ -L "$$f" ] || [ ! -f "$$f" ]; then continue; fi; \
+		size=$$(wc -c < "$$f"); \
+		if [ "$$size" -gt 1048576 ]; then echo "files-check: $$f is $$size bytes, over 1 MiB"; fail=1; fi; \
+		magic=$$(od -An -tx1 -N4 -- "$$f" | tr -d ' \n'); \
+		case "$$magic" in \
+		7f454c46) echo "files-check: $$f is an ELF binary"; fail=1;; \
+		feedface|cefaedfe|feedfacf|cffaedfe|cafebabe|cafebabf) echo "files-check: $$f is a Mach-O binary"; fail=1;; \
+		4d5a*) \
+			pe=$$(od -An -tu1 -j60 -N4 -- "$$f" 2>/dev/null | awk 'NF == 4 { print $$1 + 256*$$2 + 65536*$$3 + 16777216*$$4 }'); \
+			if [ -n "$$pe" ] && [ "$$(od -An -tx1 -j"$$pe" -N4 -- "$$f" 2>/dev/null | tr -d ' \n')" = 50450000 ]; then \
+				echo "files-check: $$f is a PE binary"; fail=1; \
+			fi;; \
+		esac; \
+	done < <(git ls-files -z); \
+	exit $$fail
+
 tidy:
 	@set -e; for m in $(MODULES); do (cd $$m && GOWORK=off $(GO) mod tidy); done
 
@@ -67,4 +89,4 @@ bench-peers:
 run:
 	AUTHFRAME_INSECURE_COOKIES=$${AUTHFRAME_INSECURE_COOKIES:-1} $(GO) run ./examples/nethttp
 
-check: fmt-check vet tidy-check test
+check: files-check fmt-check vet tidy-check test

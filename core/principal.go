@@ -64,6 +64,10 @@ func (p *Principal) Can(perm string) bool {
 // duration of the call that received them (Fiber returns views of fasthttp's buffers); the
 // Guard copies what it keeps.
 type Request interface {
+	// Header returns every field line of the named header, in the order received, joined
+	// with ", " (RFC 9110 §5.3), or "" when there is none. Returning the first line only
+	// would let a client's forged X-Forwarded-For line hide the one a trusted proxy
+	// appended below it.
 	Header(name string) string
 	Cookie(name string) string
 	Query(name string) string

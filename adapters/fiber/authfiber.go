@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 
 	authframe "github.com/authframe/authframe/core"
 )
@@ -61,7 +62,31 @@ const (
 // it keeps. Being a single pointer, it converts to the interface without allocating.
 type request struct{ c *fiber.Ctx }
 
-func (q request) Header(name string) string { return q.c.Get(name) }
+// Header joins several field lines as RFC 9110 §5.3 combines them (c.Get returns the first
+// only): a proxy that appends its own X-Forwarded-For line must not be hidden behind the
+// client's. A lone line is returned as a view, without allocating.
+func (q request) Header(name string) string {
+	lines := q.c.Request().Header.PeekAll(name)
+	switch len(lines) {
+	case 0:
+		return ""
+	case 1:
+		return utils.UnsafeString(lines[0])
+	}
+	n := 2 * (len(lines) - 1)
+	for _, l := range lines {
+		n += len(l)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, l := range lines {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.Write(l)
+	}
+	return b.String()
+}
 func (q request) Cookie(name string) string { return q.c.Cookies(name) }
 func (q request) Query(name string) string  { return q.c.Query(name) }
 func (q request) Method() string            { return q.c.Method() }
@@ -166,8 +191,9 @@ func WriteError(c *fiber.Ctx, err error) error {
 // Login checks the credentials, starts a browser session, sets its cookie on the response
 // (with Cache-Control: no-store) and returns the grant, whose CSRFToken the page sends
 // back in X-CSRF-Token. The session id the client presented, if any, is never adopted.
-// username and password may be views of fasthttp's buffers (c.FormValue, c.BodyParser):
-// the Guard only reads them.
+// username and password may be views of fasthttp's buffers (c.FormValue): the Guard only
+// reads them. Take them from the raw body: c.BodyParser decompresses a JSON body of any
+// Content-Encoding without a limit.
 func Login(c *fiber.Ctx, guard *authframe.Guard, username, password string) (*authframe.SessionGrant, error) {
 	ctx := c.UserContext()
 	client := ClientInfo(c, guard)

@@ -579,3 +579,33 @@ func TestKeepAliveServer(t *testing.T) {
 		t.Fatalf("the session record was corrupted by buffer reuse: user agent %q, ip %q", s.UserAgent, s.IP)
 	}
 }
+
+// TestForwardedForLinesAppendedByAProxyWin defends the login rate limit behind a proxy
+// that appends its own X-Forwarded-For line (HAProxy's option forwardfor) instead of
+// extending the client's: reading only the first line would let the client choose its
+// address.
+func TestForwardedForLinesAppendedByAProxyWin(t *testing.T) {
+	// app.Test's peer is 0.0.0.0.
+	g := newGuard(t, authframe.WithTrustedProxies("0.0.0.0/32"))
+	app := fiber.New()
+	app.Get("/", func(c *fiber.Ctx) error {
+		q := authfiber.Request(c)
+		return c.SendString(strings.Join([]string{
+			authfiber.ClientInfo(c, g).IP, q.Header("X-Forwarded-For"), q.Header("x-forwarded-for"), q.Header("X-Single"),
+		}, "|"))
+	})
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Add("X-Forwarded-For", "203.0.113.9")
+	req.Header.Add("X-Forwarded-For", "198.51.100.7")
+	req.Header.Set("X-Single", "one")
+	got := strings.Split(do(t, app, req).body, "|")
+	if len(got) != 4 || got[0] != "198.51.100.7" {
+		t.Fatalf("ClientInfo IP %q, want the proxy-appended 198.51.100.7", got)
+	}
+	if got[1] != "203.0.113.9, 198.51.100.7" || got[2] != got[1] {
+		t.Fatalf("Header = %q / %q, want both lines joined in order", got[1], got[2])
+	}
+	if got[3] != "one" {
+		t.Fatalf("Header of a single line = %q", got[3])
+	}
+}

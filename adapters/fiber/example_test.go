@@ -70,15 +70,10 @@ func ExampleLogin() {
 	defer guard.Close()
 
 	app := fiber.New()
+	// c.FormValue reads the raw body; c.BodyParser would decompress a JSON body of any
+	// Content-Encoding without a limit.
 	app.Post("/session/login", func(c *fiber.Ctx) error {
-		var in struct {
-			Username string `json:"username" form:"username"`
-			Password string `json:"password" form:"password"`
-		}
-		if err := c.BodyParser(&in); err != nil {
-			return authfiber.WriteError(c, authframe.BadRequest("invalid body"))
-		}
-		grant, err := authfiber.Login(c, guard, in.Username, in.Password)
+		grant, err := authfiber.Login(c, guard, c.FormValue("username"), c.FormValue("password"))
 		if err != nil {
 			return authfiber.WriteError(c, err)
 		}

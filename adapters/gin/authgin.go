@@ -2,6 +2,7 @@ package authgin
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -50,7 +51,23 @@ func newConfig(opts []Option) config {
 // converts to the interface without allocating, and it copies nothing.
 type request struct{ c *gin.Context }
 
-func (q request) Header(name string) string { return q.c.GetHeader(name) }
+// Header joins several field lines as RFC 9110 §5.3 combines them (c.GetHeader returns the
+// first only): a proxy that appends its own X-Forwarded-For line must not be hidden behind
+// the client's. The lookup tries name as given first, as the Guard asks for canonical names.
+func (q request) Header(name string) string {
+	h := q.c.Request.Header
+	v := h[name]
+	if v == nil {
+		v = h.Values(name)
+	}
+	switch len(v) {
+	case 0:
+		return ""
+	case 1:
+		return v[0]
+	}
+	return strings.Join(v, ", ")
+}
 
 // Cookie reads the raw cookie value through net/http. gin's c.Cookie would URL-unescape it,
 // which no other adapter does: the same cookie must mean the same thing on every framework.

@@ -555,3 +555,33 @@ func TestQueryTokenWhenEnabled(t *testing.T) {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestForwardedForLinesAppendedByAProxyWin defends the login rate limit behind a proxy
+// that appends its own X-Forwarded-For line (HAProxy's option forwardfor) instead of
+// extending the client's: reading only the first line would let the client choose its
+// address.
+func TestForwardedForLinesAppendedByAProxyWin(t *testing.T) {
+	g := newGuard(t, authframe.WithTrustedProxies("10.0.0.0/8"))
+	var ip, joined, lower, single string
+	r := gin.New()
+	r.GET("/", func(c *gin.Context) {
+		ip = authgin.ClientInfo(c, g).IP
+		q := authgin.Request(c)
+		joined, lower, single = q.Header("X-Forwarded-For"), q.Header("x-forwarded-for"), q.Header("X-Single")
+	})
+	req := httptest.NewRequest("GET", "/", nil)
+	req.RemoteAddr = "10.1.2.3:4567"
+	req.Header.Add("X-Forwarded-For", "203.0.113.9")
+	req.Header.Add("X-Forwarded-For", "198.51.100.7")
+	req.Header.Set("X-Single", "one")
+	r.ServeHTTP(httptest.NewRecorder(), req)
+	if ip != "198.51.100.7" {
+		t.Fatalf("ClientInfo IP %q, want the proxy-appended 198.51.100.7", ip)
+	}
+	if joined != "203.0.113.9, 198.51.100.7" || lower != joined {
+		t.Fatalf("Header = %q / %q, want both lines joined in order", joined, lower)
+	}
+	if single != "one" {
+		t.Fatalf("Header of a single line = %q", single)
+	}
+}

@@ -3,6 +3,7 @@ package authhttp
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	authframe "github.com/authframe/authframe/core"
 )
@@ -43,11 +44,25 @@ type request struct{ r *http.Request }
 
 // Header tries name as given before canonicalising it: the Guard asks for canonical names
 // such as "Authorization", which net/http stores as is, and the lookup is on every request.
+// Several field lines are joined as RFC 9110 §5.3 combines them: a proxy that appends its
+// own X-Forwarded-For line must not be hidden behind the client's first one.
 func (q request) Header(name string) string {
-	if v := q.r.Header[name]; len(v) > 0 {
+	v := q.r.Header[name]
+	if v == nil {
+		v = q.r.Header.Values(name)
+	}
+	return joinLines(v)
+}
+
+// joinLines returns a lone field line as it is, so that the common case does not allocate.
+func joinLines(v []string) string {
+	switch len(v) {
+	case 0:
+		return ""
+	case 1:
 		return v[0]
 	}
-	return q.r.Header.Get(name)
+	return strings.Join(v, ", ")
 }
 func (q request) Cookie(name string) string {
 	c, err := q.r.Cookie(name)

@@ -223,3 +223,40 @@ func TestRequestIDIsEchoedInErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardedForLinesAppendedByAProxyWin defends the login rate limit behind a proxy
+// that appends its own X-Forwarded-For line (HAProxy's option forwardfor) instead of
+// extending the client's: reading only the first line would let the client choose its
+// address.
+func TestForwardedForLinesAppendedByAProxyWin(t *testing.T) {
+	g, err := authframe.New(
+		authframe.WithHMACSecret("", secret),
+		authframe.WithIssuer("https://issuer.test"),
+		authframe.WithAudience("api"),
+		authframe.WithTrustedProxies("192.0.2.0/24"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	req := httptest.NewRequest("GET", "/", nil)
+	req.RemoteAddr = "192.0.2.10:4321"
+	req.Header.Add("X-Forwarded-For", "203.0.113.9")
+	req.Header.Add("X-Forwarded-For", "198.51.100.7")
+	if ip := authhttp.ClientInfo(g, req).IP; ip != "198.51.100.7" {
+		t.Fatalf("ClientInfo IP %q, want the proxy-appended 198.51.100.7", ip)
+	}
+	q := authhttp.Request(req)
+	for _, name := range []string{"X-Forwarded-For", "x-forwarded-for"} {
+		if got := q.Header(name); got != "203.0.113.9, 198.51.100.7" {
+			t.Fatalf("Header(%q) = %q, want both lines joined in order", name, got)
+		}
+	}
+	req.Header.Set("X-Single", "one")
+	if got := q.Header("X-Single"); got != "one" {
+		t.Fatalf("Header of a single line = %q", got)
+	}
+	if got := q.Header("X-Absent"); got != "" {
+		t.Fatalf("Header of an absent field = %q", got)
+	}
+}

@@ -5,6 +5,7 @@ package contracttest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -231,6 +232,7 @@ func Run(t *testing.T, tg Target) {
 	t.Run("session logout", func(t *testing.T) { checkSessionLogout(t, tg) })
 	t.Run("login rate limit", func(t *testing.T) { checkRateLimit(t, tg) })
 	t.Run("body limit and errors", func(t *testing.T) { checkErrors(t, tg) })
+	t.Run("encoded bodies are refused unread", func(t *testing.T) { checkContentEncoding(t, tg) })
 	t.Run("request ids", func(t *testing.T) { checkRequestID(t, tg) })
 }
 
@@ -651,6 +653,34 @@ func checkErrors(t *testing.T, tg Target) {
 	if r.StatusCode != 404 && r.StatusCode != 405 {
 		t.Fatalf("unknown route %d", r.StatusCode)
 	}
+}
+
+// checkContentEncoding defends the body limit: an app that decompressed a request body
+// would let a few hundred kilobytes expand to gigabytes before the 64 KiB check. Every
+// coding but identity is refused with 415, even one wrapping valid credentials.
+func checkContentEncoding(t *testing.T, tg Target) {
+	name, pass := tg.Register(t, "enc")
+	creds, _ := json.Marshal(map[string]string{"username": name, "password": pass})
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(creds)
+	zw.Close()
+	for _, enc := range []string{"gzip", "GZip", "x-gzip", "deflate", "br", "zstd", "gzip, gzip", "identity, gzip", "unknown-coding"} {
+		r := tg.Do(t, Req{Method: "POST", Path: "/auth/token", Raw: gz.String(), ContentType: "application/json", Header: map[string]string{"Content-Encoding": enc}})
+		if r.StatusCode != http.StatusUnsupportedMediaType {
+			t.Fatalf("Content-Encoding %q: %d %s, want 415", enc, r.StatusCode, r.Body)
+		}
+		Expect(t, r, http.StatusUnsupportedMediaType, "invalid_request")
+		if ae := r.Header.Get("Accept-Encoding"); ae != "identity" {
+			t.Fatalf("Content-Encoding %q: the 415 says Accept-Encoding %q, want identity", enc, ae)
+		}
+	}
+	p := tg.Token(t, name, pass)
+	r := tg.Do(t, Req{Method: "POST", Path: "/api/echo", Bearer: p.AccessToken, Raw: gz.String(), ContentType: "application/json", Header: map[string]string{"Content-Encoding": "gzip"}})
+	Expect(t, r, http.StatusUnsupportedMediaType, "invalid_request")
+	// identity is no coding at all: the body is read as it is.
+	r = tg.Do(t, Req{Method: "POST", Path: "/auth/token", Raw: string(creds), ContentType: "application/json", Header: map[string]string{"Content-Encoding": "identity"}})
+	Expect(t, r, http.StatusOK, "")
 }
 
 func checkRequestID(t *testing.T, tg Target) {

@@ -79,6 +79,10 @@ func errorHandler(err error, c echo.Context) {
 func endpoint(a *app.App, fn func(app.Call) app.Result) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
+		if err := app.CheckContentEncoding(authecho.Request(c).Header("Content-Encoding")); err != nil {
+			c.Response().Header().Set("Accept-Encoding", app.AcceptEncoding)
+			return authecho.WriteError(c, err)
+		}
 		body, err := app.ReadBody(http.MaxBytesReader(c.Response(), r.Body, app.BodyLimit+1))
 		if err != nil {
 			return authecho.WriteError(c, err)

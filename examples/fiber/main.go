@@ -24,8 +24,14 @@ func main() {
 // App is the whole contract on a Fiber app.
 func App(a *app.App) *fiber.App {
 	g := a.Guard
+	t := a.Timeouts()
 	f := fiber.New(fiber.Config{
 		DisableStartupMessage: true,
+		// fasthttp has no header-only deadline: ReadTimeout covers the headers and body of
+		// each request from its first byte, IdleTimeout the wait for the next one.
+		ReadTimeout:  t.Read,
+		WriteTimeout: t.Write,
+		IdleTimeout:  t.Idle,
 		// fasthttp answers a body over BodyLimit without reading it and closes the
 		// connection, so a client still sending gets a reset instead of the 413. It reads
 		// up to 1 MiB here, and endpoint enforces the contract's 64 KiB with a 413 on a
@@ -94,7 +100,13 @@ func errorHandler(c *fiber.Ctx, err error) error {
 // endpoint binds a framework-neutral endpoint to Fiber.
 func endpoint(a *app.App, fn func(app.Call) app.Result) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		body := c.Body()
+		if err := app.CheckContentEncoding(authfiber.Request(c).Header("Content-Encoding")); err != nil {
+			c.Set("Accept-Encoding", app.AcceptEncoding)
+			return authfiber.WriteError(c, err)
+		}
+		// The raw bytes: c.Body() would decompress any Content-Encoding, without a limit,
+		// should one ever get past the check above.
+		body := c.Request().Body()
 		if err := app.CheckBodySize(body); err != nil {
 			return authfiber.WriteError(c, err)
 		}

@@ -55,6 +55,11 @@ func timeout(c *gin.Context) {
 // endpoint binds a framework-neutral endpoint to gin.
 func endpoint(a *app.App, fn func(app.Call) app.Result) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if err := app.CheckContentEncoding(authgin.Request(c).Header("Content-Encoding")); err != nil {
+			c.Header("Accept-Encoding", app.AcceptEncoding)
+			authgin.WriteError(c, err)
+			return
+		}
 		body, err := app.ReadBody(http.MaxBytesReader(c.Writer, c.Request.Body, app.BodyLimit+1))
 		if err != nil {
 			authgin.WriteError(c, err)

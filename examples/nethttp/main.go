@@ -53,6 +53,11 @@ func withTimeout(next http.Handler) http.Handler {
 // endpoint binds a framework-neutral endpoint to net/http.
 func endpoint(a *app.App, fn func(app.Call) app.Result) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := app.CheckContentEncoding(authhttp.Request(r).Header("Content-Encoding")); err != nil {
+			w.Header().Set("Accept-Encoding", app.AcceptEncoding)
+			authhttp.WriteError(w, r, err)
+			return
+		}
 		body, err := app.ReadBody(http.MaxBytesReader(w, r.Body, app.BodyLimit+1))
 		if err != nil {
 			authhttp.WriteError(w, r, err)

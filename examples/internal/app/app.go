@@ -22,6 +22,45 @@ const BodyLimit = 64 << 10
 // within a second instead of stalling.
 const RequestTimeout = 900 * time.Millisecond
 
+// The servers' connection deadlines (Timeouts, set in Config by LoadConfig). Without them
+// a client that sends its headers and then trickles the body, or keeps a connection open
+// and says nothing, holds a connection and a goroutine for as long as it likes.
+const (
+	// ReadHeaderTimeout bounds the request line and headers.
+	ReadHeaderTimeout = 10 * time.Second
+	// ReadTimeout bounds the whole request, body included, however steadily it trickles:
+	// BodyLimit bytes take well under a second on any working link.
+	ReadTimeout = 15 * time.Second
+	// WriteTimeout bounds the response, so a client that stops reading cannot pin it:
+	// handlers answer within RequestTimeout, the rest is the network.
+	WriteTimeout = 30 * time.Second
+	// IdleTimeout closes a kept-alive connection that brings no new request.
+	IdleTimeout = 2 * time.Minute
+)
+
+// Timeouts are a server's connection deadlines. A zero field means its constant above.
+type Timeouts struct {
+	ReadHeader time.Duration
+	Read       time.Duration
+	Write      time.Duration
+	Idle       time.Duration
+}
+
+// Timeouts returns the configured deadlines, the constants where unset, so that no server
+// runs without them.
+func (a *App) Timeouts() Timeouts {
+	t := a.Config.Timeouts
+	for _, d := range []struct {
+		dst *time.Duration
+		def time.Duration
+	}{{&t.ReadHeader, ReadHeaderTimeout}, {&t.Read, ReadTimeout}, {&t.Write, WriteTimeout}, {&t.Idle, IdleTimeout}} {
+		if *d.dst <= 0 {
+			*d.dst = d.def
+		}
+	}
+	return t
+}
+
 // App is a configured Guard with its backends, metrics and logger.
 type App struct {
 	Config  Config
@@ -132,8 +171,17 @@ func Main(framework string) (*App, func()) {
 // Serve runs h on the configured address until SIGINT or SIGTERM, then shuts down
 // gracefully (at most 5 s). It returns a failure to listen, or nil.
 func (a *App) Serve(h http.Handler) error {
-	srv := &http.Server{Addr: a.Config.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := a.server(h)
 	return serveUntilSignal(srv.ListenAndServe, func(ctx context.Context) error { return srv.Shutdown(ctx) })
+}
+
+// server is the http.Server of the net/http-served examples (nethttp, gin, echo).
+func (a *App) server(h http.Handler) *http.Server {
+	t := a.Timeouts()
+	return &http.Server{
+		Addr: a.Config.Addr, Handler: h,
+		ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write, IdleTimeout: t.Idle,
+	}
 }
 
 // serveUntilSignal runs listen until it fails or a stop signal arrives, then calls

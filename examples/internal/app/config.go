@@ -35,6 +35,9 @@ type Config struct {
 	OIDCAudience    string
 	FailOpen        bool
 	InsecureCookies bool
+	// Timeouts are the server's connection deadlines; the environment does not set them
+	// (LoadConfig leaves the defaults), tests shorten them.
+	Timeouts Timeouts
 }
 
 // LoadConfig reads the environment through getenv. Every bad value is an error naming its
@@ -58,6 +61,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AdminPassword: getenv("AUTHFRAME_ADMIN_PASSWORD"),
 		OIDCIssuer:    getenv("AUTHFRAME_OIDC_ISSUER"),
 	}
+	c.Timeouts = Timeouts{ReadHeader: ReadHeaderTimeout, Read: ReadTimeout, Write: WriteTimeout, Idle: IdleTimeout}
 	c.Issuer = get("AUTHFRAME_ISSUER", "http://"+c.Addr)
 	c.OIDCAudience = get("AUTHFRAME_OIDC_AUDIENCE", c.Audience)
 	switch c.Store {

@@ -57,6 +57,30 @@ func ReadBody(r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
+// ErrEncodedBody refuses a request body with a content coding. Decompressing it would let
+// a few hundred kilobytes inflate to gigabytes before BodyLimit could be checked, and no
+// client of the contract needs to compress a login.
+var ErrEncodedBody = &authframe.Error{Code: authframe.CodeInvalidRequest, Status: http.StatusUnsupportedMediaType, Message: "a Content-Encoding other than identity is not accepted"}
+
+// AcceptEncoding is the Accept-Encoding header of the 415 that ErrEncodedBody answers:
+// RFC 9110 §15.5.16 has it name the codings the server would have taken.
+const AcceptEncoding = "identity"
+
+// CheckContentEncoding returns ErrEncodedBody unless every coding listed in header (all the
+// request's Content-Encoding lines joined with commas, as the adapters' Header returns
+// them) is identity. It runs before the body is read, so an encoded body is never read,
+// let alone decompressed.
+func CheckContentEncoding(header string) error {
+	for header != "" {
+		var coding string
+		coding, header, _ = strings.Cut(header, ",")
+		if coding = strings.TrimSpace(coding); coding != "" && !strings.EqualFold(coding, "identity") {
+			return ErrEncodedBody
+		}
+	}
+	return nil
+}
+
 // CheckBodySize is ReadBody for frameworks that buffer the body themselves.
 func CheckBodySize(b []byte) error {
 	if len(b) > BodyLimit {

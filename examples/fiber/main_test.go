@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/authframe/authframe/examples/internal/app"
+)
+
+// newApp is the example's App with the default configuration: memory store, in-process
+// cache, a fresh signing key.
+func newApp(t *testing.T, tweak func(*app.Config)) *app.App {
+	t.Helper()
+	cfg, err := app.LoadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return a
+}
+
+// gzipZeros is a gzip stream of mib MiB of zeros, made of one compressed MiB repeated
+// (gzip readers read concatenated members as one stream), so that building a bomb costs
+// the test a single MiB of compression.
+func gzipZeros(t *testing.T, mib int) []byte {
+	t.Helper()
+	var member bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&member, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zw.Write(make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Repeat(member.Bytes(), mib)
+}
+
+func gzipBytes(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&out, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// TestGzipBombIsRefusedUnread defends the 64 KiB body limit against Fiber's c.Body(),
+// which decompresses every Content-Encoding, chains included, without a limit before the
+// handler can measure anything: a few hundred kilobytes would allocate gigabytes.
+func TestGzipBombIsRefusedUnread(t *testing.T) {
+	f := App(newApp(t, nil))
+	layer := gzipZeros(t, 200)
+	for _, tc := range []struct {
+		name     string
+		encoding string
+		body     []byte
+	}{
+		{"200 KiB of gzip that inflates to 200 MiB", "gzip", layer},
+		{"gzip over gzip that inflates to 1.1 GiB", "gzip, gzip", gzipBytes(t, gzipZeros(t, 1100))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("POST", "/auth/token", bytes.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Content-Encoding", tc.encoding)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			res, err := f.Test(req, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			runtime.ReadMemStats(&after)
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+				t.Errorf("a %d-byte body allocated %d MiB", len(tc.body), alloc>>20)
+			}
+			var e struct {
+				Error struct{ Code string } `json:"error"`
+			}
+			if res.StatusCode != 415 || json.Unmarshal(body, &e) != nil || e.Error.Code != "invalid_request" {
+				t.Fatalf("%d %s, want 415 invalid_request", res.StatusCode, body)
+			}
+		})
+	}
+}
+
+// trickle sends a request's headers and then one body byte every 200 ms, faster than any
+// timeout under test, so that only a deadline on the whole request can end it. It returns
+// how long the server kept the connection, and whether it closed it before limit.
+func trickle(t *testing.T, addr string, limit time.Duration) (time.Duration, bool) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := fmt.Fprintf(conn, "POST /auth/token HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n", addr); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	conn.SetReadDeadline(start.Add(limit))
+	_, err = io.Copy(io.Discard, conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return time.Since(start), false
+	}
+	return time.Since(start), true
+}
+
+// TestATrickledBodyIsCutOffByTheReadTimeout defends the Fiber example against a client
+// that keeps a request, and its connection, alive forever by trickling the body: fasthttp
+// reads the whole body before any handler runs, so only the server's deadline can end it.
+func TestATrickledBodyIsCutOffByTheReadTimeout(t *testing.T) {
+	const timeout = time.Second
+	f := App(newApp(t, func(c *app.Config) { c.Timeouts = app.Timeouts{Read: timeout} }))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go f.Listener(ln)
+	t.Cleanup(func() { f.Shutdown() })
+	took, closed := trickle(t, ln.Addr().String(), timeout+4*time.Second)
+	if !closed {
+		t.Fatalf("the connection was still open after %v", took.Round(time.Millisecond))
+	}
+	if took < timeout/2 || took > timeout+3*time.Second {
+		t.Fatalf("the connection was closed after %v, want about %v", took.Round(time.Millisecond), timeout)
+	}
+}

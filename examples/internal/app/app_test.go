@@ -1,0 +1,126 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// trickle sends a request's headers and then one body byte every 200 ms, faster than any
+// timeout under test, so that only a deadline on the whole request can end it. It returns
+// how long the server kept the connection, and whether it closed it before limit.
+func trickle(t *testing.T, addr string, limit time.Duration) (time.Duration, bool) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := fmt.Fprintf(conn, "POST /auth/token HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n", addr); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	conn.SetReadDeadline(start.Add(limit))
+	_, err = io.Copy(io.Discard, conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return time.Since(start), false
+	}
+	return time.Since(start), true
+}
+
+// TestATrickledBodyIsCutOffByTheReadTimeout defends the net/http-served examples (nethttp,
+// gin, echo) against a client that keeps a request, and its goroutine, alive forever by
+// trickling the body.
+func TestATrickledBodyIsCutOffByTheReadTimeout(t *testing.T) {
+	const timeout = time.Second
+	a := &App{Config: Config{Timeouts: Timeouts{Read: timeout}}}
+	srv := a.server(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := ReadBody(r.Body); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+	}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	took, closed := trickle(t, ln.Addr().String(), timeout+4*time.Second)
+	if !closed {
+		t.Fatalf("the connection was still open after %v", took.Round(time.Millisecond))
+	}
+	if took < timeout/2 || took > timeout+3*time.Second {
+		t.Fatalf("the connection was closed after %v, want about %v", took.Round(time.Millisecond), timeout)
+	}
+}
+
+func TestServersAlwaysHaveTimeouts(t *testing.T) {
+	a := &App{Config: Config{Timeouts: Timeouts{Read: time.Second}}}
+	want := Timeouts{ReadHeader: ReadHeaderTimeout, Read: time.Second, Write: WriteTimeout, Idle: IdleTimeout}
+	if got := a.Timeouts(); got != want {
+		t.Fatalf("Timeouts() = %+v, want %+v", got, want)
+	}
+	srv := a.server(http.NotFoundHandler())
+	if srv.ReadHeaderTimeout != ReadHeaderTimeout || srv.ReadTimeout != time.Second || srv.WriteTimeout != WriteTimeout || srv.IdleTimeout != IdleTimeout {
+		t.Fatalf("server timeouts %v %v %v %v", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
+	}
+	cfg, err := LoadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Timeouts != (Timeouts{ReadHeader: ReadHeaderTimeout, Read: ReadTimeout, Write: WriteTimeout, Idle: IdleTimeout}) {
+		t.Fatalf("LoadConfig timeouts %+v", cfg.Timeouts)
+	}
+}
+
+func TestCheckContentEncoding(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		refuse bool
+	}{
+		{"", false},
+		{"identity", false},
+		{"IDENTITY", false},
+		{" identity , identity ", false},
+		{",", false},
+		{"gzip", true},
+		{"GZIP", true},
+		{"x-gzip", true},
+		{"deflate", true},
+		{"br", true},
+		{"zstd", true},
+		{"identity, gzip", true},
+		{"gzip, identity", true},
+		{", gzip", true},
+		{"anything-else", true},
+	} {
+		err := CheckContentEncoding(tc.header)
+		if tc.refuse != (err != nil) || err != nil && !errors.Is(err, ErrEncodedBody) {
+			t.Errorf("CheckContentEncoding(%q) = %v, want refusal %v", tc.header, err, tc.refuse)
+		}
+	}
+	if ErrEncodedBody.Status != http.StatusUnsupportedMediaType {
+		t.Fatalf("ErrEncodedBody status %d", ErrEncodedBody.Status)
+	}
+}
