@@ -12,6 +12,7 @@ import (
 
 	"github.com/authframe/authframe/bench"
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/audit"
 )
 
 // fixtures are generated once per test binary and shared by tests and benchmarks; pools
@@ -148,8 +149,8 @@ func TestFirstSeenMissesCache(t *testing.T) {
 	f := fixture(t, "HS256", bench.PoolSize+bench.FirstSeenCacheSize)
 	var mu sync.Mutex
 	tiers := map[string]int{}
-	obs := authframe.ObserverFunc(func(_ context.Context, e authframe.Event) {
-		if e.Type == authframe.EventTokenValidated {
+	obs := audit.ObserverFunc(func(_ context.Context, e audit.Event) {
+		if e.Type == audit.TokenValidated {
 			mu.Lock()
 			tiers[e.Result+"/"+e.Tier]++
 			mu.Unlock()

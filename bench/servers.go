@@ -214,15 +214,15 @@ func NewGuard(k *Keys, o Options, extra ...authframe.Option) (*authframe.Guard, 
 	opts := []authframe.Option{
 		authframe.WithIssuer(Issuer),
 		authframe.WithAudience(Audience),
-		authframe.WithArgon2Params(authframe.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}),
+		authframe.WithPasswords(authframe.PasswordConfig{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32, InsecureWeakHashing: true}),
 	}
 	if k.Alg == "HS256" {
-		opts = append(opts, authframe.WithHMACSecret("", k.Verify.([]byte)))
+		opts = append(opts, authframe.WithHMACSecret(k.Verify.([]byte)))
 	} else {
-		opts = append(opts, authframe.WithKeyPEM(k.PublicPEM))
+		opts = append(opts, authframe.WithKey(authframe.Key{PEM: k.PublicPEM}))
 	}
 	if o.CacheSize > 0 {
-		opts = append(opts, authframe.WithCacheSize(o.CacheSize))
+		opts = append(opts, authframe.WithCache(authframe.CacheConfig{Size: o.CacheSize}))
 	}
 	g, err := authframe.New(append(opts, extra...)...)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/endpoint"
 )
 
 // configKey is where a non-default error mode is kept in echo.Context for the Require
@@ -184,7 +185,7 @@ func attach(c echo.Context, r *http.Request, p *authframe.Principal) {
 
 // errNilGuard is the answer of a middleware built without a Guard: a wiring mistake must
 // fail closed, on every request, rather than panic or let requests through.
-var errNilGuard = authframe.AsError(errors.New("authecho: middleware built with a nil *authframe.Guard"))
+var errNilGuard = endpoint.AsError(errors.New("authecho: middleware built with a nil *authframe.Guard"))
 
 func (cfg *config) refuseAll(echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error { return cfg.fail(c, errNilGuard) }
@@ -244,13 +245,13 @@ func PrincipalFrom(c echo.Context) (*authframe.Principal, bool) {
 // a nil err writes nothing.
 func WriteError(c echo.Context, err error) error {
 	if err != nil {
-		authframe.WriteError(c.Response(), err, requestID(c))
+		endpoint.WriteError(c.Response(), err, requestID(c))
 	}
 	return nil
 }
 
 // HTTPError turns err into an *echo.HTTPError for the Echo instance's HTTPErrorHandler:
-// Code is the contract's status, Message the contract's body (an authframe.ErrorBody, which
+// Code is the contract's status, Message the contract's body (an endpoint.ErrorBody, which
 // echo's default handler writes as the same JSON) and Internal the *authframe.Error. The
 // contract's headers (WWW-Authenticate, Retry-After, Cache-Control) are set on c's response
 // at once, since echo's HTTPError has no room for them. A nil err gives nil.
@@ -258,13 +259,13 @@ func HTTPError(c echo.Context, err error) *echo.HTTPError {
 	if err == nil {
 		return nil
 	}
-	ae := authframe.AsError(err)
-	r := authframe.RenderError(ae, requestID(c))
+	ae := endpoint.AsError(err)
+	r := endpoint.RenderError(ae, requestID(c))
 	h := c.Response().Header()
 	for _, kv := range r.Headers {
 		h.Set(kv[0], kv[1])
 	}
-	var body authframe.ErrorBody
+	var body endpoint.ErrorBody
 	// Decoding what RenderError made keeps one definition of the body (its message defaults
 	// included); this is the error path, so the cost does not matter.
 	_ = json.Unmarshal(r.Body, &body)
@@ -279,7 +280,7 @@ func httpError(c echo.Context, err error) error {
 }
 
 func requestID(c echo.Context) string {
-	return authframe.RequestIDFromContext(c.Request().Context())
+	return endpoint.RequestIDFromContext(c.Request().Context())
 }
 
 // Login checks the credentials, starts a browser session, sets its cookie and returns the
@@ -288,7 +289,7 @@ func requestID(c echo.Context) string {
 func Login(c echo.Context, guard *authframe.Guard, username, password string) (*authframe.SessionGrant, error) {
 	ctx := c.Request().Context()
 	client := ClientInfo(c, guard)
-	u, err := guard.Login(ctx, username, password, client)
+	u, err := guard.VerifyPassword(ctx, client, username, password)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +307,8 @@ func Login(c echo.Context, guard *authframe.Guard, username, password string) (*
 // cleared even when the error says there was no session to end.
 func Logout(c echo.Context, guard *authframe.Guard) error {
 	p, _ := PrincipalFrom(c)
-	cookie, err := guard.EndSession(c.Request().Context(), p)
+	err := guard.Logout(c.Request().Context(), p)
+	cookie := guard.ClearSessionCookie()
 	c.Response().Header().Set("Cache-Control", "no-store")
 	c.SetCookie(cookie)
 	return err
@@ -316,7 +318,7 @@ func Logout(c echo.Context, guard *authframe.Guard) error {
 // c.RealIP()) and user agent.
 func ClientInfo(c echo.Context, guard *authframe.Guard) authframe.ClientInfo {
 	r := c.Request()
-	return authframe.ClientInfo{IP: guard.ClientIP(request{r}), UserAgent: r.UserAgent()}
+	return authframe.ClientInfo{IP: guard.ClientInfo(request{r}).IP, UserAgent: r.UserAgent()}
 }
 
 // RequestID accepts a safe incoming X-Request-ID or makes one, puts it in the request
@@ -326,9 +328,9 @@ func RequestID() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
-			id := authframe.RequestID(r.Header.Get(authframe.RequestIDHeader))
-			c.Response().Header().Set(authframe.RequestIDHeader, id)
-			c.SetRequest(r.WithContext(authframe.ContextWithRequestID(r.Context(), id)))
+			id := endpoint.RequestID(r.Header.Get(endpoint.RequestIDHeader))
+			c.Response().Header().Set(endpoint.RequestIDHeader, id)
+			c.SetRequest(r.WithContext(endpoint.ContextWithRequestID(r.Context(), id)))
 			return next(c)
 		}
 	}

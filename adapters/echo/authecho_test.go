@@ -16,6 +16,7 @@ import (
 
 	authecho "github.com/authframe/authframe/adapters/echo"
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/endpoint"
 )
 
 func whoami(c echo.Context) error {
@@ -54,7 +55,7 @@ func TestMiddleware(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	u, err := g.Login(ctx, "alice", "password123", authframe.ClientInfo{})
+	u, err := g.VerifyPassword(ctx, "alice", "password123", authframe.ClientInfo{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func TestMiddleware(t *testing.T) {
 				req.AddCookie(&http.Cookie{Name: g.SessionCookieName(), Value: tc.cookie})
 			}
 			if tc.csrf != "" {
-				req.Header.Set(authframe.CSRFHeader, tc.csrf)
+				req.Header.Set(endpoint.CSRFHeader, tc.csrf)
 			}
 			rec := httptest.NewRecorder()
 			e.ServeHTTP(rec, req)
@@ -146,7 +147,7 @@ func TestMiddleware(t *testing.T) {
 // request id of the response, no-store.
 func assertContractError(t *testing.T, rec *httptest.ResponseRecorder, code authframe.Code) {
 	t.Helper()
-	var body authframe.ErrorBody
+	var body endpoint.ErrorBody
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		t.Fatalf("error body %s is not JSON: %v", rec.Body, err)
 	}
@@ -159,7 +160,7 @@ func assertContractError(t *testing.T, rec *httptest.ResponseRecorder, code auth
 	if rec.Header().Get("Cache-Control") != "no-store" {
 		t.Fatalf("Cache-Control %q, want no-store", rec.Header().Get("Cache-Control"))
 	}
-	if id := rec.Header().Get(authframe.RequestIDHeader); id == "" || body.RequestID != id {
+	if id := rec.Header().Get(endpoint.RequestIDHeader); id == "" || body.RequestID != id {
 		t.Fatalf("body request_id %q, header %q", body.RequestID, id)
 	}
 }
@@ -176,7 +177,7 @@ func TestWithHTTPErrorReachesTheHTTPErrorHandler(t *testing.T) {
 			c.String(599, "not an HTTPError")
 			return
 		}
-		body := he.Message.(authframe.ErrorBody)
+		body := he.Message.(endpoint.ErrorBody)
 		c.String(he.Code, "custom "+string(body.Error.Code)+" "+body.RequestID)
 	}
 	e.Use(authecho.RequestID())
@@ -199,7 +200,7 @@ func TestWithHTTPErrorReachesTheHTTPErrorHandler(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			seen = nil
 			req := httptest.NewRequest("GET", tc.path, nil)
-			req.Header.Set(authframe.RequestIDHeader, "rid-1")
+			req.Header.Set(endpoint.RequestIDHeader, "rid-1")
 			if tc.authz != "" {
 				req.Header.Set("Authorization", tc.authz)
 			}
@@ -239,7 +240,7 @@ func TestWithHTTPErrorAndEchosDefaultHandlerWriteTheContract(t *testing.T) {
 	if rec.Code != 401 {
 		t.Fatalf("status %d", rec.Code)
 	}
-	assertContractError(t, rec, authframe.CodeInvalidToken)
+	assertContractError(t, rec, authframe.ErrInvalidToken)
 	if !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), `Bearer realm="authframe", error="invalid_token"`) {
 		t.Fatalf("WWW-Authenticate %q", rec.Header().Get("WWW-Authenticate"))
 	}
@@ -250,7 +251,7 @@ func TestWithHTTPErrorAndEchosDefaultHandlerWriteTheContract(t *testing.T) {
 	direct.GET("/me", whoami)
 	rec2 := httptest.NewRecorder()
 	direct.ServeHTTP(rec2, req)
-	var a, b authframe.ErrorBody
+	var a, b endpoint.ErrorBody
 	json.Unmarshal(rec.Body.Bytes(), &a)
 	json.Unmarshal(rec2.Body.Bytes(), &b)
 	if a.Error != b.Error {
@@ -281,7 +282,7 @@ func TestLoginAndLogoutHelpers(t *testing.T) {
 	e := echo.New()
 	e.Use(authecho.RequestID())
 	e.POST("/login", func(c echo.Context) error {
-		grant, err := authecho.Login(c, g, c.FormValue("username"), c.FormValue("password"))
+		grant, err := authecho.VerifyPassword(c, g, c.FormValue("username"), c.FormValue("password"))
 		if err != nil {
 			return authecho.WriteError(c, err)
 		}
@@ -305,7 +306,7 @@ func TestLoginAndLogoutHelpers(t *testing.T) {
 			req.AddCookie(&http.Cookie{Name: cookie.Name, Value: cookie.Value})
 		}
 		if csrf != "" {
-			req.Header.Set(authframe.CSRFHeader, csrf)
+			req.Header.Set(endpoint.CSRFHeader, csrf)
 		}
 		rec := httptest.NewRecorder()
 		e.ServeHTTP(rec, req)
@@ -316,7 +317,7 @@ func TestLoginAndLogoutHelpers(t *testing.T) {
 	if rec.Code != 401 || len(rec.Result().Cookies()) != 0 {
 		t.Fatalf("a wrong password: %d %v", rec.Code, rec.Result().Cookies())
 	}
-	assertContractError(t, rec, authframe.CodeInvalidCredentials)
+	assertContractError(t, rec, authframe.ErrInvalidCredentials)
 
 	planted := &http.Cookie{Name: g.SessionCookieName(), Value: "attacker-chosen-id-aaaaaaaaaaaaaaaaaaaaaaaa"}
 	rec = do("POST", "/login", "username=bob&password=password123", planted, "")
@@ -345,7 +346,7 @@ func TestLoginAndLogoutHelpers(t *testing.T) {
 	if rec.Code != 403 {
 		t.Fatalf("an unsafe session request without CSRF: %d", rec.Code)
 	}
-	assertContractError(t, rec, authframe.CodeCSRFFailed)
+	assertContractError(t, rec, authframe.ErrCSRF)
 	if rec := do("POST", "/me", "", sc, out.CSRF); rec.Code != 200 || rec.Body.String() != "bob" {
 		t.Fatalf("an unsafe session request with CSRF: %d %s", rec.Code, rec.Body)
 	}
@@ -354,7 +355,7 @@ func TestLoginAndLogoutHelpers(t *testing.T) {
 	if rec.Code != 403 {
 		t.Fatalf("logout without CSRF: %d", rec.Code)
 	}
-	assertContractError(t, rec, authframe.CodeCSRFFailed)
+	assertContractError(t, rec, authframe.ErrCSRF)
 
 	rec = do("POST", "/logout", "", sc, out.CSRF)
 	if rec.Code != 204 || rec.Header().Get("Cache-Control") != "no-store" {
@@ -424,15 +425,15 @@ func TestRequestID(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest("GET", "/", nil)
 			if tc.in != "" {
-				req.Header.Set(authframe.RequestIDHeader, tc.in)
+				req.Header.Set(endpoint.RequestIDHeader, tc.in)
 			}
 			rec := httptest.NewRecorder()
 			e.ServeHTTP(rec, req)
-			got := rec.Header().Get(authframe.RequestIDHeader)
+			got := rec.Header().Get(endpoint.RequestIDHeader)
 			if got == "" || tc.want != "" && got != tc.want || tc.want == "" && got == tc.in {
 				t.Fatalf("request id %q", got)
 			}
-			assertContractError(t, rec, authframe.CodeInvalidToken)
+			assertContractError(t, rec, authframe.ErrInvalidToken)
 		})
 	}
 }
@@ -480,8 +481,8 @@ func TestANilGuardFailsClosed(t *testing.T) {
 		if rec.Code != 500 {
 			t.Fatalf("%s: status %d", path, rec.Code)
 		}
-		var body authframe.ErrorBody
-		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error.Code != authframe.CodeInternal || strings.Contains(rec.Body.String(), "nil") {
+		var body endpoint.ErrorBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error.Code != authframe.ErrInternal || strings.Contains(rec.Body.String(), "nil") {
 			t.Fatalf("%s: body %s must be the contract's internal error, without detail", path, rec.Body)
 		}
 	}

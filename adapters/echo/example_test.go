@@ -16,7 +16,7 @@ import (
 
 func ExampleMiddleware() {
 	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte("an-example-secret-of-32-bytes!!!")),
+		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
 		authframe.WithIssuer("https://auth.example.com"),
 		authframe.WithAudience("example-api"),
 	)
@@ -59,7 +59,7 @@ func ExampleMiddleware() {
 // *echo.HTTPError, with the *authframe.Error inside.
 func ExampleWithHTTPError() {
 	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte("an-example-secret-of-32-bytes!!!")),
+		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
 		authframe.WithIssuer("https://auth.example.com"),
 		authframe.WithAudience("example-api"),
 	)
@@ -89,7 +89,7 @@ func ExampleWithHTTPError() {
 
 func ExampleLogin() {
 	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte("an-example-secret-of-32-bytes!!!")),
+		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
 		authframe.WithIssuer("https://auth.example.com"),
 		authframe.WithAudience("example-api"),
 	)
@@ -104,7 +104,7 @@ func ExampleLogin() {
 	e := echo.New()
 	e.Use(authecho.RequestID())
 	e.POST("/session/login", func(c echo.Context) error {
-		grant, err := authecho.Login(c, guard, c.FormValue("username"), c.FormValue("password"))
+		grant, err := authecho.VerifyPassword(c, guard, c.FormValue("username"), c.FormValue("password"))
 		if err != nil {
 			return authecho.WriteError(c, err)
 		}

@@ -13,10 +13,10 @@ var secret = []byte("0123456789abcdef0123456789abcdef")
 func newGuard(t testing.TB, opts ...authframe.Option) *authframe.Guard {
 	t.Helper()
 	g, err := authframe.New(append([]authframe.Option{
-		authframe.WithHMACSecret("", secret),
+		authframe.WithHMACSecret(secret),
 		authframe.WithIssuer("https://issuer.test"),
 		authframe.WithAudience("api"),
-		authframe.WithArgon2Params(authframe.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}),
+		authframe.WithPasswords(authframe.PasswordConfig{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32, InsecureWeakHashing: true}),
 		authframe.WithRolePermissions("admin", "*:*"),
 	}, opts...)...)
 	if err != nil {
@@ -33,7 +33,7 @@ func tokenFor(t testing.TB, g *authframe.Guard, name string, roles ...string) st
 	if _, err := g.Register(ctx, name, "password123", roles...); err != nil {
 		t.Fatal(err)
 	}
-	u, err := g.Login(ctx, name, "password123", authframe.ClientInfo{IP: "192.0.2.1"})
+	u, err := g.VerifyPassword(ctx, name, "password123", authframe.ClientInfo{IP: "192.0.2.1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2/utils"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/endpoint"
 )
 
 // Option configures Middleware and Optional.
@@ -171,14 +172,14 @@ func RequestIDFrom(c *fiber.Ctx) string {
 	if id, ok := c.Locals(requestIDKey).(string); ok {
 		return id
 	}
-	return authframe.RequestIDFromContext(c.UserContext())
+	return endpoint.RequestIDFromContext(c.UserContext())
 }
 
 // WriteError answers err in the contract's shape (status, WWW-Authenticate or Retry-After
 // where due, JSON body with c's request id). It returns nil once the response is written,
 // so Fiber's ErrorHandler does not write a second one.
 func WriteError(c *fiber.Ctx, err error) error {
-	r := authframe.RenderError(err, RequestIDFrom(c))
+	r := endpoint.RenderError(err, RequestIDFrom(c))
 	for _, kv := range r.Headers {
 		c.Set(kv[0], kv[1])
 	}
@@ -197,7 +198,7 @@ func WriteError(c *fiber.Ctx, err error) error {
 func Login(c *fiber.Ctx, guard *authframe.Guard, username, password string) (*authframe.SessionGrant, error) {
 	ctx := c.UserContext()
 	client := ClientInfo(c, guard)
-	u, err := guard.Login(ctx, username, password, client)
+	u, err := guard.VerifyPassword(ctx, client, username, password)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +216,8 @@ func Login(c *fiber.Ctx, guard *authframe.Guard, username, password string) (*au
 // Put it behind Middleware. The cookie is cleared even when the error is not nil.
 func Logout(c *fiber.Ctx, guard *authframe.Guard) error {
 	p, _ := PrincipalFrom(c)
-	cookie, err := guard.EndSession(c.UserContext(), p)
+	err := guard.Logout(c.UserContext(), p)
+	cookie := guard.ClearSessionCookie()
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	setCookie(c, cookie)
 	return err
@@ -244,7 +246,7 @@ func setCookie(c *fiber.Ctx, cookie *http.Cookie) {
 // handler returns: session records store them.
 func ClientInfo(c *fiber.Ctx, guard *authframe.Guard) authframe.ClientInfo {
 	return authframe.ClientInfo{
-		IP:        strings.Clone(guard.ClientIP(request{c})),
+		IP:        strings.Clone(guard.ClientInfo(request{c}).IP),
 		UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent)),
 	}
 }
@@ -254,15 +256,15 @@ func ClientInfo(c *fiber.Ctx, guard *authframe.Guard) authframe.ClientInfo {
 // c.UserContext() (for the Guard's audit events). Register it first.
 func RequestID() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		in := c.Get(authframe.RequestIDHeader)
-		id := authframe.RequestID(in)
+		in := c.Get(endpoint.RequestIDHeader)
+		id := endpoint.RequestID(in)
 		if id == in {
 			// in is a view of fasthttp's buffer; the id outlives it in the user context.
 			id = strings.Clone(id)
 		}
-		c.Set(authframe.RequestIDHeader, id)
+		c.Set(endpoint.RequestIDHeader, id)
 		c.Locals(requestIDKey, id)
-		c.SetUserContext(authframe.ContextWithRequestID(c.UserContext(), id))
+		c.SetUserContext(endpoint.ContextWithRequestID(c.UserContext(), id))
 		return c.Next()
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	authfiber "github.com/authframe/authframe/adapters/fiber"
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/endpoint"
 )
 
 var secret = []byte("0123456789abcdef0123456789abcdef")
@@ -26,10 +27,10 @@ var secret = []byte("0123456789abcdef0123456789abcdef")
 func newGuard(t testing.TB, opts ...authframe.Option) *authframe.Guard {
 	t.Helper()
 	base := []authframe.Option{
-		authframe.WithHMACSecret("", secret),
+		authframe.WithHMACSecret(secret),
 		authframe.WithIssuer("https://issuer.test"),
 		authframe.WithAudience("api"),
-		authframe.WithArgon2Params(authframe.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}),
+		authframe.WithPasswords(authframe.PasswordConfig{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32, InsecureWeakHashing: true}),
 		authframe.WithRolePermissions("admin", "*:*"),
 		authframe.WithRolePermissions("auditor", "read:reports"),
 	}
@@ -57,7 +58,7 @@ func tokenFor(t testing.TB, g *authframe.Guard, name string, roles ...string) st
 	t.Helper()
 	ctx := context.Background()
 	register(t, g, name, roles...)
-	u, err := g.Login(ctx, name, password, authframe.ClientInfo{IP: "192.0.2.1"})
+	u, err := g.VerifyPassword(ctx, name, password, authframe.ClientInfo{IP: "192.0.2.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,9 +113,9 @@ func do(t *testing.T, app *fiber.App, req *http.Request) response {
 	return response{status: res.StatusCode, header: res.Header, body: string(b), cookies: res.Cookies()}
 }
 
-func errorBody(t *testing.T, r response) authframe.ErrorBody {
+func errorBody(t *testing.T, r response) endpoint.ErrorBody {
 	t.Helper()
-	var body authframe.ErrorBody
+	var body endpoint.ErrorBody
 	if err := json.Unmarshal([]byte(r.body), &body); err != nil || body.Error.Code == "" {
 		t.Fatalf("error body %q is not the contract's shape", r.body)
 	}
@@ -133,7 +134,7 @@ func TestMiddleware(t *testing.T) {
 	admin := tokenFor(t, g, "root", "admin")
 	auditor := tokenFor(t, g, "carol", "auditor")
 	ctx := context.Background()
-	u, err := g.Login(ctx, "alice", password, authframe.ClientInfo{})
+	u, err := g.VerifyPassword(ctx, "alice", password, authframe.ClientInfo{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestMiddleware(t *testing.T) {
 				req.AddCookie(&http.Cookie{Name: g.SessionCookieName(), Value: tc.cookie})
 			}
 			if tc.csrf != "" {
-				req.Header.Set(authframe.CSRFHeader, tc.csrf)
+				req.Header.Set(endpoint.CSRFHeader, tc.csrf)
 			}
 			r := do(t, app, req)
 			if r.status != tc.status {
@@ -215,7 +216,7 @@ func TestRequireWithoutMiddlewareIsA401(t *testing.T) {
 	app := fiber.New()
 	app.Get("/", authfiber.Require("admin"), whoami)
 	r := do(t, app, httptest.NewRequest("GET", "/", nil))
-	if r.status != 401 || errorBody(t, r).Error.Code != authframe.CodeInvalidToken {
+	if r.status != 401 || errorBody(t, r).Error.Code != authframe.ErrInvalidToken {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
 }
@@ -249,7 +250,7 @@ func TestLoginAndLogoutHelpers(t *testing.T) {
 	register(t, g, "bob")
 	app := fiber.New()
 	app.Post("/login", func(c *fiber.Ctx) error {
-		grant, err := authfiber.Login(c, g, c.FormValue("username"), c.FormValue("password"))
+		grant, err := authfiber.VerifyPassword(c, g, c.FormValue("username"), c.FormValue("password"))
 		if err != nil {
 			return authfiber.WriteError(c, err)
 		}
@@ -274,7 +275,7 @@ func TestLoginAndLogoutHelpers(t *testing.T) {
 
 	t.Run("wrong credentials are a 401 that sets no cookie", func(t *testing.T) {
 		r := do(t, app, form("/login", "username=bob&password=wrongwrong"))
-		if r.status != 401 || len(r.cookies) != 0 || errorBody(t, r).Error.Code != authframe.CodeInvalidCredentials {
+		if r.status != 401 || len(r.cookies) != 0 || errorBody(t, r).Error.Code != authframe.ErrInvalidCredentials {
 			t.Fatalf("%d %v %s", r.status, r.cookies, r.body)
 		}
 		if r.header.Get("WWW-Authenticate") != "" {
@@ -314,13 +315,13 @@ func TestLoginAndLogoutHelpers(t *testing.T) {
 
 	t.Run("an unsafe request without the CSRF token is refused", func(t *testing.T) {
 		r := do(t, app, form("/me", "", sc))
-		if r.status != 403 || errorBody(t, r).Error.Code != authframe.CodeCSRFFailed {
+		if r.status != 403 || errorBody(t, r).Error.Code != authframe.ErrCSRF {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
 	})
 	t.Run("an unsafe request with the CSRF token passes", func(t *testing.T) {
 		req := form("/me", "", sc)
-		req.Header.Set(authframe.CSRFHeader, out.CSRF)
+		req.Header.Set(endpoint.CSRFHeader, out.CSRF)
 		if r := do(t, app, req); r.status != 200 || r.body != "bob" {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
@@ -332,7 +333,7 @@ func TestLoginAndLogoutHelpers(t *testing.T) {
 	})
 	t.Run("logout clears the cookie and destroys the session", func(t *testing.T) {
 		req := form("/logout", "", sc)
-		req.Header.Set(authframe.CSRFHeader, out.CSRF)
+		req.Header.Set(endpoint.CSRFHeader, out.CSRF)
 		r := do(t, app, req)
 		if r.status != 204 || r.header.Get("Cache-Control") != "no-store" {
 			t.Fatalf("logout: %d %v", r.status, r.header)
@@ -345,7 +346,7 @@ func TestLoginAndLogoutHelpers(t *testing.T) {
 			t.Fatalf("clearing cookie %+v (raw %q)", cl, r.header.Get("Set-Cookie"))
 		}
 		req = form("/me", "", sc)
-		req.Header.Set(authframe.CSRFHeader, out.CSRF)
+		req.Header.Set(endpoint.CSRFHeader, out.CSRF)
 		if r := do(t, app, req); r.status != 401 {
 			t.Fatalf("the destroyed session still works: %d", r.status)
 		}
@@ -357,7 +358,7 @@ func TestLoginRateLimitAnswersRetryAfter(t *testing.T) {
 	register(t, g, "dave")
 	app := fiber.New()
 	app.Post("/login", func(c *fiber.Ctx) error {
-		if _, err := authfiber.Login(c, g, "dave", "wrong-password"); err != nil {
+		if _, err := authfiber.VerifyPassword(c, g, "dave", "wrong-password"); err != nil {
 			return authfiber.WriteError(c, err)
 		}
 		return c.SendStatus(200)
@@ -366,7 +367,7 @@ func TestLoginRateLimitAnswersRetryAfter(t *testing.T) {
 	for range 3 {
 		r = do(t, app, httptest.NewRequest("POST", "/login", nil))
 	}
-	if r.status != 429 || r.header.Get("Retry-After") == "" || errorBody(t, r).Error.Code != authframe.CodeRateLimited {
+	if r.status != 429 || r.header.Get("Retry-After") == "" || errorBody(t, r).Error.Code != authframe.ErrRateLimited {
 		t.Fatalf("%d %v %s", r.status, r.header, r.body)
 	}
 }
@@ -408,7 +409,7 @@ func TestRequestID(t *testing.T) {
 	app := fiber.New()
 	app.Use(authfiber.RequestID())
 	app.Get("/ctx", func(c *fiber.Ctx) error {
-		return c.SendString(authframe.RequestIDFromContext(c.UserContext()) + "|" + authfiber.RequestIDFrom(c))
+		return c.SendString(endpoint.RequestIDFromContext(c.UserContext()) + "|" + authfiber.RequestIDFrom(c))
 	})
 	app.Get("/me", authfiber.Middleware(g), whoami)
 	for _, tc := range []struct {
@@ -506,7 +507,7 @@ func TestKeepAliveServer(t *testing.T) {
 		seen []string
 	)
 	app.Post("/login", func(c *fiber.Ctx) error {
-		if _, err := authfiber.Login(c, g, c.Get("X-User"), c.Get("X-Password")); err != nil {
+		if _, err := authfiber.VerifyPassword(c, g, c.Get("X-User"), c.Get("X-Password")); err != nil {
 			return authfiber.WriteError(c, err)
 		}
 		return c.SendStatus(fiber.StatusNoContent)
@@ -514,7 +515,7 @@ func TestKeepAliveServer(t *testing.T) {
 	app.Get("/me", authfiber.Middleware(g), func(c *fiber.Ctx) error {
 		p, _ := authfiber.PrincipalFrom(c)
 		mu.Lock()
-		seen = append(seen, authframe.RequestIDFromContext(c.UserContext()))
+		seen = append(seen, endpoint.RequestIDFromContext(c.UserContext()))
 		mu.Unlock()
 		return c.SendString(p.Username)
 	})

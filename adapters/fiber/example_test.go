@@ -13,7 +13,7 @@ import (
 
 func ExampleMiddleware() {
 	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte("an-example-secret-of-32-bytes!!!")),
+		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
 		authframe.WithIssuer("https://auth.example.com"),
 		authframe.WithAudience("example-api"),
 	)
@@ -60,7 +60,7 @@ func ExampleMiddleware() {
 
 func ExampleLogin() {
 	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte("an-example-secret-of-32-bytes!!!")),
+		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
 		authframe.WithIssuer("https://auth.example.com"),
 		authframe.WithAudience("example-api"),
 	)
@@ -73,7 +73,7 @@ func ExampleLogin() {
 	// c.FormValue reads the raw body; c.BodyParser would decompress a JSON body of any
 	// Content-Encoding without a limit.
 	app.Post("/session/login", func(c *fiber.Ctx) error {
-		grant, err := authfiber.Login(c, guard, c.FormValue("username"), c.FormValue("password"))
+		grant, err := authfiber.VerifyPassword(c, guard, c.FormValue("username"), c.FormValue("password"))
 		if err != nil {
 			return authfiber.WriteError(c, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/endpoint"
 )
 
 // Option configures Middleware and Optional.
@@ -85,7 +86,7 @@ func (q request) Query(name string) string { return q.c.Query(name) }
 func (q request) Method() string           { return q.c.Request.Method }
 func (q request) Path() string             { return q.c.Request.URL.Path }
 
-// RemoteAddr is the TCP peer, never c.ClientIP(): the Guard applies its own trusted-proxy
+// RemoteAddr is the TCP peer, never c.ClientInfo(): the Guard applies its own trusted-proxy
 // rules (authframe.WithTrustedProxies), which gin's SetTrustedProxies must not override.
 func (q request) RemoteAddr() string { return q.c.Request.RemoteAddr }
 
@@ -181,16 +182,16 @@ func RequestIDFrom(c *gin.Context) string {
 	if c.Request == nil {
 		return ""
 	}
-	return authframe.RequestIDFromContext(c.Request.Context())
+	return endpoint.RequestIDFromContext(c.Request.Context())
 }
 
 // WriteError answers err in the contract's shape (status, WWW-Authenticate or Retry-After
 // where due, JSON body with c's request id) and aborts the chain, as
-// c.AbortWithStatusJSON would. The body is authframe.RenderError's bytes, identical on every
+// c.AbortWithStatusJSON would. The body is endpoint.RenderError's bytes, identical on every
 // adapter, rather than a re-encoding by gin's JSON renderer.
 func WriteError(c *gin.Context, err error) {
 	c.Abort()
-	authframe.WriteError(c.Writer, err, RequestIDFrom(c))
+	endpoint.WriteError(c.Writer, err, RequestIDFrom(c))
 }
 
 // Login checks the credentials, starts a browser session, sets its cookie on the response
@@ -201,7 +202,7 @@ func WriteError(c *gin.Context, err error) {
 func Login(c *gin.Context, guard *authframe.Guard, username, password string) (*authframe.SessionGrant, error) {
 	ctx := c.Request.Context()
 	client := ClientInfo(c, guard)
-	u, err := guard.Login(ctx, username, password, client)
+	u, err := guard.VerifyPassword(ctx, client, username, password)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +220,8 @@ func Login(c *gin.Context, guard *authframe.Guard, username, password string) (*
 // Put it behind Middleware. The cookie is cleared even when the error is not nil.
 func Logout(c *gin.Context, guard *authframe.Guard) error {
 	p, _ := PrincipalFrom(c)
-	cookie, err := guard.EndSession(c.Request.Context(), p)
+	err := guard.Logout(c.Request.Context(), p)
+	cookie := guard.ClearSessionCookie()
 	c.Header("Cache-Control", "no-store")
 	http.SetCookie(c.Writer, cookie)
 	return err
@@ -228,7 +230,7 @@ func Logout(c *gin.Context, guard *authframe.Guard) error {
 // ClientInfo returns the client's IP (as the Guard's trusted-proxy rules see it, from the
 // TCP peer and X-Forwarded-For) and user agent.
 func ClientInfo(c *gin.Context, guard *authframe.Guard) authframe.ClientInfo {
-	return authframe.ClientInfo{IP: guard.ClientIP(request{c}), UserAgent: c.Request.UserAgent()}
+	return authframe.ClientInfo{IP: guard.ClientInfo(request{c}).IP, UserAgent: c.Request.UserAgent()}
 }
 
 // RequestID accepts a safe incoming X-Request-ID or makes one, echoes it in the response
@@ -236,9 +238,9 @@ func ClientInfo(c *gin.Context, guard *authframe.Guard) authframe.ClientInfo {
 // Guard's audit events find it. Register it first.
 func RequestID() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id := authframe.RequestID(c.GetHeader(authframe.RequestIDHeader))
-		c.Header(authframe.RequestIDHeader, id)
-		c.Request = c.Request.WithContext(authframe.ContextWithRequestID(c.Request.Context(), id))
+		id := endpoint.RequestID(c.GetHeader(endpoint.RequestIDHeader))
+		c.Header(endpoint.RequestIDHeader, id)
+		c.Request = c.Request.WithContext(endpoint.ContextWithRequestID(c.Request.Context(), id))
 		c.Next()
 	}
 }

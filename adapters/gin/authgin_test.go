@@ -16,6 +16,8 @@ import (
 
 	authgin "github.com/authframe/authframe/adapters/gin"
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/audit"
+	"github.com/authframe/authframe/core/endpoint"
 )
 
 func TestMain(m *testing.M) {
@@ -28,10 +30,10 @@ var secret = []byte("0123456789abcdef0123456789abcdef")
 func newGuard(t testing.TB, extra ...authframe.Option) *authframe.Guard {
 	t.Helper()
 	opts := append([]authframe.Option{
-		authframe.WithHMACSecret("", secret),
+		authframe.WithHMACSecret(secret),
 		authframe.WithIssuer("https://issuer.test"),
 		authframe.WithAudience("api"),
-		authframe.WithArgon2Params(authframe.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}),
+		authframe.WithPasswords(authframe.PasswordConfig{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32, InsecureWeakHashing: true}),
 		authframe.WithRolePermissions("admin", "*:*"),
 		authframe.WithRolePermissions("auditor", "read:reports"),
 	}, extra...)
@@ -50,7 +52,7 @@ func tokenFor(t testing.TB, g *authframe.Guard, name string, roles ...string) st
 	if _, err := g.Register(ctx, name, "password123", roles...); err != nil {
 		t.Fatal(err)
 	}
-	u, err := g.Login(ctx, name, "password123", authframe.ClientInfo{IP: "192.0.2.1"})
+	u, err := g.VerifyPassword(ctx, name, "password123", authframe.ClientInfo{IP: "192.0.2.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +94,7 @@ func TestMiddleware(t *testing.T) {
 	admin := tokenFor(t, g, "root", "admin")
 	auditor := tokenFor(t, g, "carol", "auditor")
 	ctx := context.Background()
-	u, err := g.Login(ctx, "alice", "password123", authframe.ClientInfo{})
+	u, err := g.VerifyPassword(ctx, "alice", "password123", authframe.ClientInfo{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,8 +117,8 @@ func TestMiddleware(t *testing.T) {
 		{name: "a valid bearer token reaches the handler", method: "GET", path: "/me", authz: "Bearer " + user, status: 200, body: "alice"},
 		{name: "the lowercase bearer scheme is accepted", method: "GET", path: "/me", authz: "bearer " + user, status: 200, body: "alice"},
 		{name: "no credentials is a 401 with a bare challenge", method: "GET", path: "/me", status: 401, want: authframe.ErrUnauthenticated, challenge: `Bearer realm="authframe"`},
-		{name: "a bad token is a 401 with error=invalid_token", method: "GET", path: "/me", authz: "Bearer nope.nope.nope", status: 401, code: authframe.CodeInvalidToken, challenge: `Bearer realm="authframe", error="invalid_token"`},
-		{name: "an empty bearer token is a 401 with error=invalid_token", method: "GET", path: "/me", authz: "Bearer", status: 401, code: authframe.CodeInvalidToken, challenge: `Bearer realm="authframe", error="invalid_token"`},
+		{name: "a bad token is a 401 with error=invalid_token", method: "GET", path: "/me", authz: "Bearer nope.nope.nope", status: 401, code: authframe.ErrInvalidToken, challenge: `Bearer realm="authframe", error="invalid_token"`},
+		{name: "an empty bearer token is a 401 with error=invalid_token", method: "GET", path: "/me", authz: "Bearer", status: 401, code: authframe.ErrInvalidToken, challenge: `Bearer realm="authframe", error="invalid_token"`},
 		{name: "a token in the query string is ignored", method: "GET", path: "/me?access_token=" + user, status: 401, want: authframe.ErrUnauthenticated, challenge: `Bearer realm="authframe"`},
 		{name: "a role requirement refuses a plain user with 403", method: "GET", path: "/admin", authz: "Bearer " + user, status: 403, want: authframe.ErrForbidden},
 		{name: "a role requirement admits an admin", method: "GET", path: "/admin", authz: "Bearer " + admin, status: 200, body: "root"},
@@ -173,7 +175,7 @@ func TestMiddleware(t *testing.T) {
 }
 
 // checkErrorResponse checks the contract's error shape. With want set, the body must be
-// authframe.RenderError's bytes for it, so gin answers exactly as every other adapter.
+// endpoint.RenderError's bytes for it, so gin answers exactly as every other adapter.
 func checkErrorResponse(t *testing.T, rec *httptest.ResponseRecorder, want error, code authframe.Code, requestID string) {
 	t.Helper()
 	h := rec.Header()
@@ -181,12 +183,12 @@ func checkErrorResponse(t *testing.T, rec *httptest.ResponseRecorder, want error
 		t.Fatalf("error headers %v", h)
 	}
 	if want != nil {
-		if exp := authframe.RenderError(want, requestID).Body; rec.Body.String() != string(exp) {
+		if exp := endpoint.RenderError(want, requestID).Body; rec.Body.String() != string(exp) {
 			t.Fatalf("body %s, want %s", rec.Body, exp)
 		}
 		return
 	}
-	var body authframe.ErrorBody
+	var body endpoint.ErrorBody
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error.Code != code || body.Error.Message == "" {
 		t.Fatalf("error body %s is not the contract's shape with code %q", rec.Body, code)
 	}
@@ -200,7 +202,7 @@ func TestFailureAbortsTheChain(t *testing.T) {
 	}
 	lazy := func(c *gin.Context, err error) {
 		// A custom handler that answers but forgets c.Abort().
-		c.JSON(http.StatusTeapot, gin.H{"nope": authframe.AsError(err).Code})
+		c.JSON(http.StatusTeapot, gin.H{"nope": endpoint.AsError(err).Code})
 	}
 	r := gin.New()
 	r.GET("/default", authgin.Middleware(g), mark("after"), whoami)
@@ -232,7 +234,7 @@ func TestLoginAndLogoutHelpers(t *testing.T) {
 	tokenFor(t, g, "bob")
 	r := gin.New()
 	r.POST("/login", func(c *gin.Context) {
-		grant, err := authgin.Login(c, g, c.PostForm("username"), c.PostForm("password"))
+		grant, err := authgin.VerifyPassword(c, g, c.PostForm("username"), c.PostForm("password"))
 		if err != nil {
 			authgin.WriteError(c, err)
 			return
@@ -395,10 +397,10 @@ type recordingObserver struct {
 	ids []string
 }
 
-func (o *recordingObserver) Observe(ctx context.Context, _ authframe.Event) {
+func (o *recordingObserver) Observe(ctx context.Context, _ audit.Event) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.ids = append(o.ids, authframe.RequestIDFromContext(ctx))
+	o.ids = append(o.ids, endpoint.RequestIDFromContext(ctx))
 }
 
 func (o *recordingObserver) last() string {
@@ -503,7 +505,7 @@ func TestClientInfoUsesTheGuardsProxyRules(t *testing.T) {
 		remote string
 		want   string
 	}{
-		// gin's own c.ClientIP() trusts every proxy by default and would answer 203.0.113.9.
+		// gin's own c.ClientInfo() trusts every proxy by default and would answer 203.0.113.9.
 		{"without trusted proxies X-Forwarded-For is ignored", plain, "10.1.2.3:4567", "10.1.2.3"},
 		{"an untrusted peer cannot claim an address", proxied, "192.0.2.7:4567", "192.0.2.7"},
 		{"a trusted proxy's X-Forwarded-For is used", proxied, "10.1.2.3:4567", "203.0.113.9"},
@@ -545,7 +547,7 @@ func TestRequestView(t *testing.T) {
 }
 
 func TestQueryTokenWhenEnabled(t *testing.T) {
-	g := newGuard(t, authframe.WithTokenQueryParameter("access_token"))
+	g := newGuard(t, authframe.WithTokens(authframe.TokenConfig{QueryParameter: "access_token"}))
 	tok := tokenFor(t, g, "frank")
 	r := gin.New()
 	r.GET("/ws", authgin.Middleware(g), whoami)

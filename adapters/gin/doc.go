@@ -13,6 +13,6 @@
 // translates.
 //
 // The client address the Guard sees is the TCP peer (c.Request.RemoteAddr), never
-// c.ClientIP(): configure trusted proxies on the Guard (authframe.WithTrustedProxies), not
+// c.ClientInfo(): configure trusted proxies on the Guard (authframe.WithTrustedProxies), not
 // on the engine.
 package authgin

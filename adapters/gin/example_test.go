@@ -16,7 +16,7 @@ import (
 func ExampleMiddleware() {
 	gin.SetMode(gin.ReleaseMode)
 	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte("an-example-secret-of-32-bytes!!!")),
+		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
 		authframe.WithIssuer("https://auth.example.com"),
 		authframe.WithAudience("example-api"),
 	)
@@ -54,7 +54,7 @@ func ExampleMiddleware() {
 func ExampleRequire() {
 	gin.SetMode(gin.ReleaseMode)
 	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte("an-example-secret-of-32-bytes!!!")),
+		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
 		authframe.WithIssuer("https://auth.example.com"),
 		authframe.WithAudience("example-api"),
 		authframe.WithRolePermissions("auditor", "read:reports"),
@@ -88,7 +88,7 @@ func ExampleRequire() {
 func ExampleLogin() {
 	gin.SetMode(gin.ReleaseMode)
 	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte("an-example-secret-of-32-bytes!!!")),
+		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
 		authframe.WithIssuer("https://auth.example.com"),
 		authframe.WithAudience("example-api"),
 	)
@@ -102,7 +102,7 @@ func ExampleLogin() {
 
 	r := gin.New()
 	r.POST("/session/login", func(c *gin.Context) {
-		grant, err := authgin.Login(c, guard, c.PostForm("username"), c.PostForm("password"))
+		grant, err := authgin.VerifyPassword(c, guard, c.PostForm("username"), c.PostForm("password"))
 		if err != nil {
 			authgin.WriteError(c, err)
 			return
@@ -139,7 +139,7 @@ func ExampleLogin() {
 func ExampleRequestID() {
 	gin.SetMode(gin.ReleaseMode)
 	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte("an-example-secret-of-32-bytes!!!")),
+		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
 		authframe.WithIssuer("https://auth.example.com"),
 		authframe.WithAudience("example-api"),
 	)
@@ -166,7 +166,7 @@ func ExampleRequestID() {
 func ExampleWithSkipper() {
 	gin.SetMode(gin.ReleaseMode)
 	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte("an-example-secret-of-32-bytes!!!")),
+		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
 		authframe.WithIssuer("https://auth.example.com"),
 		authframe.WithAudience("example-api"),
 	)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/endpoint"
 )
 
 // Option configures the middleware.
@@ -26,7 +27,7 @@ func WithSkipper(skip func(*http.Request) bool) Option {
 }
 
 // WithErrorHandler replaces the default error response (the contract's JSON body and
-// WWW-Authenticate header, written by authframe.WriteError).
+// WWW-Authenticate header, written by endpoint.WriteError).
 func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) Option {
 	return optionFunc(func(c *config) { c.errorHandler = h })
 }
@@ -150,11 +151,11 @@ func PrincipalFrom(r *http.Request) (*authframe.Principal, bool) {
 
 // WriteError writes err in the contract's shape, with the request id of r's context.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	authframe.WriteError(w, err, requestID(r))
+	endpoint.WriteError(w, err, requestID(r))
 }
 
 func requestID(r *http.Request) string {
-	return authframe.RequestIDFromContext(r.Context())
+	return endpoint.RequestIDFromContext(r.Context())
 }
 
 // Login checks the credentials, starts a browser session, sets its cookie on w and returns
@@ -162,7 +163,7 @@ func requestID(r *http.Request) string {
 // if any, is never adopted.
 func Login(ctx context.Context, guard *authframe.Guard, w http.ResponseWriter, r *http.Request, username, password string) (*authframe.SessionGrant, error) {
 	client := ClientInfo(guard, r)
-	u, err := guard.Login(ctx, username, password, client)
+	u, err := guard.VerifyPassword(ctx, client, username, password)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +179,8 @@ func Login(ctx context.Context, guard *authframe.Guard, w http.ResponseWriter, r
 // Logout destroys the caller's session server-side and clears its cookie.
 func Logout(ctx context.Context, guard *authframe.Guard, w http.ResponseWriter, r *http.Request) error {
 	p, _ := PrincipalFrom(r)
-	cookie, err := guard.EndSession(ctx, p)
+	err := guard.Logout(ctx, p)
+	cookie := guard.ClearSessionCookie()
 	w.Header().Set("Cache-Control", "no-store")
 	http.SetCookie(w, cookie)
 	return err
@@ -187,7 +189,7 @@ func Logout(ctx context.Context, guard *authframe.Guard, w http.ResponseWriter, 
 // ClientInfo returns the client's IP (as the Guard's trusted-proxy rules see it) and user
 // agent.
 func ClientInfo(guard *authframe.Guard, r *http.Request) authframe.ClientInfo {
-	return authframe.ClientInfo{IP: guard.ClientIP(request{r}), UserAgent: r.UserAgent()}
+	return authframe.ClientInfo{IP: guard.ClientInfo(request{r}).IP, UserAgent: r.UserAgent()}
 }
 
 // RequestID accepts a safe incoming X-Request-ID or makes one, puts it in the request
@@ -195,8 +197,8 @@ func ClientInfo(guard *authframe.Guard, r *http.Request) authframe.ClientInfo {
 // Put it outermost.
 func RequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := authframe.RequestID(r.Header.Get(authframe.RequestIDHeader))
-		w.Header().Set(authframe.RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(authframe.ContextWithRequestID(r.Context(), id)))
+		id := endpoint.RequestID(r.Header.Get(endpoint.RequestIDHeader))
+		w.Header().Set(endpoint.RequestIDHeader, id)
+		next.ServeHTTP(w, r.WithContext(endpoint.ContextWithRequestID(r.Context(), id)))
 	})
 }

@@ -13,6 +13,7 @@ import (
 
 	authhttp "github.com/authframe/authframe/adapters/nethttp"
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/endpoint"
 )
 
 var secret = []byte("0123456789abcdef0123456789abcdef")
@@ -20,10 +21,10 @@ var secret = []byte("0123456789abcdef0123456789abcdef")
 func newGuard(t testing.TB) *authframe.Guard {
 	t.Helper()
 	g, err := authframe.New(
-		authframe.WithHMACSecret("", secret),
+		authframe.WithHMACSecret(secret),
 		authframe.WithIssuer("https://issuer.test"),
 		authframe.WithAudience("api"),
-		authframe.WithArgon2Params(authframe.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}),
+		authframe.WithPasswords(authframe.PasswordConfig{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32, InsecureWeakHashing: true}),
 		authframe.WithRolePermissions("admin", "*:*"),
 	)
 	if err != nil {
@@ -39,7 +40,7 @@ func tokenFor(t testing.TB, g *authframe.Guard, name string, roles ...string) st
 	if _, err := g.Register(ctx, name, "password123", roles...); err != nil {
 		t.Fatal(err)
 	}
-	u, err := g.Login(ctx, name, "password123", authframe.ClientInfo{IP: "192.0.2.1"})
+	u, err := g.VerifyPassword(ctx, name, "password123", authframe.ClientInfo{IP: "192.0.2.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestMiddleware(t *testing.T) {
 	user := tokenFor(t, g, "alice")
 	admin := tokenFor(t, g, "root", "admin")
 	ctx := context.Background()
-	u, _ := g.Login(ctx, "alice", "password123", authframe.ClientInfo{})
+	u, _ := g.VerifyPassword(ctx, "alice", "password123", authframe.ClientInfo{})
 	grant, _ := g.StartSession(ctx, u, authframe.ClientInfo{})
 
 	tests := []struct {
@@ -139,7 +140,7 @@ func TestMiddleware(t *testing.T) {
 					t.Fatalf("WWW-Authenticate %q, want prefix %q", rec.Header().Get("WWW-Authenticate"), tc.challenge)
 				}
 				if rec.Code >= 400 {
-					var body authframe.ErrorBody
+					var body endpoint.ErrorBody
 					if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error.Code == "" {
 						t.Fatalf("error body %s is not the contract's shape", rec.Body)
 					}
@@ -154,7 +155,7 @@ func TestLoginAndLogoutHelpers(t *testing.T) {
 	tokenFor(t, g, "bob")
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		grant, err := authhttp.Login(r.Context(), g, w, r, "bob", "password123")
+		grant, err := authhttp.VerifyPassword(r.Context(), g, w, r, "bob", "password123")
 		if err != nil {
 			authhttp.WriteError(w, r, err)
 			return
@@ -216,7 +217,7 @@ func TestRequestIDIsEchoedInErrors(t *testing.T) {
 		if tc.want != "" && got != tc.want || got == "" || got == tc.in && tc.want == "" {
 			t.Fatalf("request id %q for incoming %q", got, tc.in)
 		}
-		var body authframe.ErrorBody
+		var body endpoint.ErrorBody
 		json.Unmarshal(rec.Body.Bytes(), &body)
 		if body.RequestID != got {
 			t.Fatalf("body request_id %q, header %q", body.RequestID, got)
@@ -230,7 +231,7 @@ func TestRequestIDIsEchoedInErrors(t *testing.T) {
 // address.
 func TestForwardedForLinesAppendedByAProxyWin(t *testing.T) {
 	g, err := authframe.New(
-		authframe.WithHMACSecret("", secret),
+		authframe.WithHMACSecret(secret),
 		authframe.WithIssuer("https://issuer.test"),
 		authframe.WithAudience("api"),
 		authframe.WithTrustedProxies("192.0.2.0/24"),

@@ -11,7 +11,7 @@ import (
 
 func ExampleMiddleware() {
 	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte("an-example-secret-of-32-bytes!!!")),
+		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
 		authframe.WithIssuer("https://auth.example.com"),
 		authframe.WithAudience("example-api"),
 	)

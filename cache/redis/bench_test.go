@@ -98,7 +98,7 @@ func BenchmarkVerifyToken(b *testing.B) {
 	b.Run("shared-tier hit, LRU off", func(b *testing.B) {
 		client := newClient(b, url, "")
 		c := newCache(b, client, rediscache.WithPrefix(testPrefix(b, client)), relaxed)
-		g := newQuietGuard(b, c, newStore(b), authframe.WithCacheSize(0))
+		g := newQuietGuard(b, c, newStore(b), authframe.WithCache(authframe.CacheConfig{Disabled: true}))
 		tok := issue(b, g)
 		if _, err := g.VerifyToken(ctx, tok); err != nil {
 			b.Fatal(err)
@@ -126,7 +126,7 @@ func BenchmarkVerifyToken(b *testing.B) {
 		}
 	}
 	b.Run("LRU miss, no shared cache", func(b *testing.B) {
-		g := newQuietGuard(b, nil, newStore(b), authframe.WithCacheSize(0), authframe.WithFailOpen(true))
+		g := newQuietGuard(b, nil, newStore(b), authframe.WithCache(authframe.CacheConfig{Disabled: true}), authframe.WithFailOpen(true))
 		miss(b, g)
 	})
 	b.Run("LRU miss, Redis down, breaker open", func(b *testing.B) {
@@ -137,7 +137,7 @@ func BenchmarkVerifyToken(b *testing.B) {
 		if s := c.BreakerState(); s != "open" {
 			b.Fatalf("breaker %s, want open", s)
 		}
-		g := newQuietGuard(b, c, newStore(b), authframe.WithCacheSize(0), authframe.WithFailOpen(true))
+		g := newQuietGuard(b, c, newStore(b), authframe.WithCache(authframe.CacheConfig{Disabled: true}), authframe.WithFailOpen(true))
 		miss(b, g)
 	})
 }
@@ -250,8 +250,8 @@ func BenchmarkPaired(b *testing.B) {
 		b.Cleanup(func() { _ = dead.Close() })
 		c := newCache(b, dead, rediscache.WithBreaker(1, time.Hour))
 		_, _, _ = c.Get(ctx, "trip")
-		down := newQuietGuard(b, c, newStore(b), authframe.WithCacheSize(0), authframe.WithFailOpen(true))
-		plain := newQuietGuard(b, nil, newStore(b), authframe.WithCacheSize(0), authframe.WithFailOpen(true))
+		down := newQuietGuard(b, c, newStore(b), authframe.WithCache(authframe.CacheConfig{Disabled: true}), authframe.WithFailOpen(true))
+		plain := newQuietGuard(b, nil, newStore(b), authframe.WithCache(authframe.CacheConfig{Disabled: true}), authframe.WithFailOpen(true))
 		tokDown, tokPlain := issue(b, down), issue(b, plain)
 		paired(b, 200, [2]string{"down", "plain"},
 			func() {

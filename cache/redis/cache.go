@@ -12,7 +12,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
 
-	authframe "github.com/authframe/authframe/core"
 	"github.com/authframe/authframe/core/store"
 )
 
@@ -36,8 +35,8 @@ var (
 )
 
 // Cache is a shared validation cache tier for authframe, with cross-instance revocation.
-// It implements authframe.Cache, authframe.RevocationPublisher, store.RevocationFeed,
-// authframe.Pinger and authframe.BreakerStater. It is safe for concurrent use.
+// It implements store.Cache, store.RevocationPublisher, store.RevocationFeed,
+// store.Pinger and store.BreakerStater. It is safe for concurrent use.
 type Cache struct {
 	client redis.UniversalClient
 	cfg    config
@@ -60,11 +59,11 @@ type Cache struct {
 }
 
 var (
-	_ authframe.Cache               = (*Cache)(nil)
-	_ authframe.RevocationPublisher = (*Cache)(nil)
-	_ authframe.Pinger              = (*Cache)(nil)
-	_ authframe.BreakerStater       = (*Cache)(nil)
-	_ store.RevocationFeed          = (*Cache)(nil)
+	_ store.Cache               = (*Cache)(nil)
+	_ store.RevocationPublisher = (*Cache)(nil)
+	_ store.Pinger              = (*Cache)(nil)
+	_ store.BreakerStater       = (*Cache)(nil)
+	_ store.RevocationFeed      = (*Cache)(nil)
 )
 
 // New builds a Cache over client, which the caller keeps owning (Close does not close it).
@@ -197,7 +196,7 @@ func (c *Cache) call(ctx context.Context, timeout time.Duration, f func(context.
 	return err
 }
 
-// Get implements authframe.Cache: it returns the value stored under key, or (nil, false,
+// Get implements store.Cache: it returns the value stored under key, or (nil, false,
 // nil) when there is none.
 func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	done, err := c.allow()
@@ -218,7 +217,7 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return b, true, nil
 }
 
-// Set implements authframe.Cache: it stores val under key for ttl, truncated to whole
+// Set implements store.Cache: it stores val under key for ttl, truncated to whole
 // milliseconds so that an entry never outlives what the Guard asked for. A ttl under a
 // millisecond stores nothing.
 func (c *Cache) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
@@ -241,7 +240,7 @@ func (c *Cache) Set(ctx context.Context, key string, val []byte, ttl time.Durati
 	return nil
 }
 
-// Ping implements authframe.Pinger. It goes through the breaker too, so a health check
+// Ping implements store.Pinger. It goes through the breaker too, so a health check
 // also serves as the recovery probe.
 func (c *Cache) Ping(ctx context.Context) error {
 	err := c.call(ctx, c.cfg.timeout, func(ctx context.Context) error {
@@ -253,7 +252,7 @@ func (c *Cache) Ping(ctx context.Context) error {
 	return err
 }
 
-// BreakerState implements authframe.BreakerStater: "closed", "half-open" or "open".
+// BreakerState implements store.BreakerStater: "closed", "half-open" or "open".
 func (c *Cache) BreakerState() string { return c.cb.State().String() }
 
 // Available reports whether a call would be let through now (the breaker is not open and

@@ -30,10 +30,10 @@ func Example() {
 	defer cache.Close()
 
 	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte(os.Getenv("AUTHFRAME_SECRET"))),
+		authframe.WithHMACSecret([]byte(os.Getenv("AUTHFRAME_SECRET"))),
 		authframe.WithIssuer("https://auth.example.com"),
 		authframe.WithAudience("api"),
-		authframe.WithSharedCache(cache),
+		authframe.WithCache(authframe.CacheConfig{Shared: cache}),
 	)
 	if err != nil {
 		log.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/audit"
 
 	rediscache "github.com/authframe/authframe/cache/redis"
 )
@@ -181,7 +182,7 @@ func TestRevocationReachesOtherGuard(t *testing.T) {
 	if p50 := lat[len(lat)/2]; p50 > 100*time.Millisecond {
 		t.Errorf("median latency %v, want at most 100ms on loopback", p50)
 	}
-	if n := evB.count(authframe.EventRevocationReceived); n < len(lat) {
+	if n := evB.count(audit.RevocationReceived); n < len(lat) {
 		t.Errorf("B reported %d revocations received, want at least %d", n, len(lat))
 	}
 }
@@ -268,7 +269,7 @@ func TestRedisOutage(t *testing.T) {
 			if !sawUnhealthy {
 				t.Error("Health never reported the outage")
 			}
-			if evO.count(authframe.EventDependencyError) == 0 {
+			if evO.count(audit.DependencyError) == 0 {
 				t.Error("no dependency error was reported")
 			}
 

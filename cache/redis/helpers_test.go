@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/audit"
 	"github.com/authframe/authframe/core/memstore"
 	"github.com/authframe/authframe/core/store"
 
@@ -197,7 +198,7 @@ func eventually(t testing.TB, within time.Duration, what string, cond func() boo
 var testSecret = []byte("rediscache-test-secret-0123456789abcdef")
 
 // cheapArgon keeps registration fast; these tests are not about password hashing.
-var cheapArgon = authframe.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+var cheapArgon = authframe.PasswordConfig{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32, InsecureWeakHashing: true}
 
 // feedless hides the memory store's own revocation feed, so that revocations reach
 // other Guards only through the Redis cache: the path under test.
@@ -206,28 +207,28 @@ type feedless struct{ store.Store }
 // events records what a Guard reports.
 type events struct {
 	mu  sync.Mutex
-	all []authframe.Event
+	all []audit.Event
 }
 
-func (e *events) Observe(_ context.Context, ev authframe.Event) {
+func (e *events) Observe(_ context.Context, ev audit.Event) {
 	e.mu.Lock()
 	e.all = append(e.all, ev)
 	e.mu.Unlock()
 }
 
 // lastValidation is the last EventTokenValidated.
-func (e *events) lastValidation() authframe.Event {
+func (e *events) lastValidation() audit.Event {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for i := len(e.all) - 1; i >= 0; i-- {
-		if e.all[i].Type == authframe.EventTokenValidated {
+		if e.all[i].Type == audit.TokenValidated {
 			return e.all[i]
 		}
 	}
-	return authframe.Event{}
+	return audit.Event{}
 }
 
-func (e *events) count(typ authframe.EventType) int {
+func (e *events) count(typ audit.Type) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n := 0
@@ -245,25 +246,25 @@ func newStore(t testing.TB) store.Store {
 	return s
 }
 
-func newGuard(t testing.TB, cache authframe.Cache, st store.Store, extra ...authframe.Option) (*authframe.Guard, *events) {
+func newGuard(t testing.TB, cache store.Cache, st store.Store, extra ...authframe.Option) (*authframe.Guard, *events) {
 	t.Helper()
 	ev := &events{}
 	return newQuietGuard(t, cache, st, append(extra, authframe.WithObserver(ev))...), ev
 }
 
 // newQuietGuard has no observer, for benchmarks.
-func newQuietGuard(t testing.TB, cache authframe.Cache, st store.Store, extra ...authframe.Option) *authframe.Guard {
+func newQuietGuard(t testing.TB, cache store.Cache, st store.Store, extra ...authframe.Option) *authframe.Guard {
 	t.Helper()
 	opts := []authframe.Option{
-		authframe.WithHMACSecret("", testSecret),
+		authframe.WithHMACSecret(testSecret),
 		authframe.WithIssuer("https://authframe.test"),
 		authframe.WithAudience("rediscache-test"),
 		authframe.WithStore(st),
-		authframe.WithArgon2Params(cheapArgon),
+		authframe.WithPasswords(cheapArgon),
 		authframe.WithLoginRateLimit(1_000_000, time.Minute),
 	}
 	if cache != nil {
-		opts = append(opts, authframe.WithSharedCache(cache))
+		opts = append(opts, authframe.WithCache(authframe.CacheConfig{Shared: cache}))
 	}
 	g, err := authframe.New(append(opts, extra...)...)
 	if err != nil {
@@ -281,7 +282,7 @@ func issue(t testing.TB, g *authframe.Guard) string {
 	if _, err := g.Register(ctx, name, "correct horse battery", "member"); err != nil {
 		t.Fatalf("Register: %v", err)
 	}
-	u, err := g.Login(ctx, name, "correct horse battery", authframe.ClientInfo{IP: "192.0.2.1"})
+	u, err := g.VerifyPassword(ctx, name, "correct horse battery", authframe.ClientInfo{IP: "192.0.2.1"})
 	if err != nil {
 		t.Fatalf("Login: %v", err)
 	}

@@ -115,7 +115,7 @@ func (c *Cache) runPublish(ctx context.Context, p pendingRevocation) error {
 		p.member, p.at, p.exp, time.Now().UnixMilli(), c.channel).Err()
 }
 
-// PublishRevocation implements authframe.RevocationPublisher: it adds r to the replay log
+// PublishRevocation implements store.RevocationPublisher: it adds r to the replay log
 // and publishes it to every instance watching the same prefix, in one atomic step.
 //
 // When the call fails the revocation is kept in memory (up to 10 000) and published again

@@ -11,7 +11,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	authecho "github.com/authframe/authframe/adapters/echo"
-	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/endpoint"
 	"github.com/authframe/authframe/examples/internal/app"
 )
 
@@ -32,20 +32,20 @@ func Echo(a *app.App) *echo.Echo {
 	})
 	e.GET("/healthz", func(c echo.Context) error { return write(c, a.Health(c.Request().Context())) })
 	e.GET("/metrics", echo.WrapHandler(a.Metrics))
-	e.GET("/.well-known/jwks.json", echo.WrapHandler(g.JWKSHandler()))
-	e.POST("/auth/register", endpoint(a, a.Register))
-	e.POST("/auth/token", endpoint(a, a.Token))
-	e.POST("/auth/refresh", endpoint(a, a.Refresh))
-	e.POST("/session/login", endpoint(a, a.SessionLogin))
+	e.GET("/.well-known/jwks.json", echo.WrapHandler(app.JWKS(g)))
+	e.POST("/auth/register", bind(a, a.Register))
+	e.POST("/auth/token", bind(a, a.Token))
+	e.POST("/auth/refresh", bind(a, a.Refresh))
+	e.POST("/session/login", bind(a, a.SessionLogin))
 
 	auth := authecho.Middleware(g)
-	e.POST("/auth/logout", endpoint(a, a.Logout), auth)
-	e.POST("/session/logout", endpoint(a, a.SessionLogout), auth)
-	e.GET("/api/me", endpoint(a, a.Me), auth)
-	e.POST("/api/echo", endpoint(a, a.Echo), auth)
-	e.GET("/api/admin", endpoint(a, a.Admin), auth, authecho.Require("admin"))
-	e.GET("/api/sessions", endpoint(a, a.Sessions), auth)
-	e.DELETE("/api/sessions/:id", endpoint(a, a.DeleteSession), auth)
+	e.POST("/auth/logout", bind(a, a.Logout), auth)
+	e.POST("/session/logout", bind(a, a.SessionLogout), auth)
+	e.GET("/api/me", bind(a, a.Me), auth)
+	e.POST("/api/echo", bind(a, a.Echo), auth)
+	e.GET("/api/admin", bind(a, a.Admin), auth, authecho.Require("admin"))
+	e.GET("/api/sessions", bind(a, a.Sessions), auth)
+	e.DELETE("/api/sessions/:id", bind(a, a.DeleteSession), auth)
 	return e
 }
 
@@ -69,14 +69,14 @@ func errorHandler(err error, c echo.Context) {
 		msg, _ := he.Message.(string)
 		err = app.FrameworkError(he.Code, msg)
 	}
-	if c.Response().Header().Get(authframe.RequestIDHeader) == "" {
-		c.Response().Header().Set(authframe.RequestIDHeader, authframe.RequestID(c.Request().Header.Get(authframe.RequestIDHeader)))
+	if c.Response().Header().Get(endpoint.RequestIDHeader) == "" {
+		c.Response().Header().Set(endpoint.RequestIDHeader, endpoint.RequestID(c.Request().Header.Get(endpoint.RequestIDHeader)))
 	}
-	authframe.WriteError(c.Response(), err, c.Response().Header().Get(authframe.RequestIDHeader))
+	endpoint.WriteError(c.Response(), err, c.Response().Header().Get(endpoint.RequestIDHeader))
 }
 
-// endpoint binds a framework-neutral endpoint to Echo.
-func endpoint(a *app.App, fn func(app.Call) app.Result) echo.HandlerFunc {
+// bind binds a framework-neutral endpoint to Echo.
+func bind(a *app.App, fn func(app.Call) app.Result) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if err := app.CheckContentEncoding(authecho.Request(c).Header("Content-Encoding")); err != nil {

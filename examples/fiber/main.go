@@ -10,7 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	authfiber "github.com/authframe/authframe/adapters/fiber"
-	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/endpoint"
 	"github.com/authframe/authframe/examples/internal/app"
 )
 
@@ -55,19 +55,19 @@ func App(a *app.App) *fiber.App {
 		c.Type("json")
 		return c.Send(g.JWKS())
 	})
-	f.Post("/auth/register", endpoint(a, a.Register))
-	f.Post("/auth/token", endpoint(a, a.Token))
-	f.Post("/auth/refresh", endpoint(a, a.Refresh))
-	f.Post("/session/login", endpoint(a, a.SessionLogin))
+	f.Post("/auth/register", bind(a, a.Register))
+	f.Post("/auth/token", bind(a, a.Token))
+	f.Post("/auth/refresh", bind(a, a.Refresh))
+	f.Post("/session/login", bind(a, a.SessionLogin))
 
 	auth := authfiber.Middleware(g)
-	f.Post("/auth/logout", auth, endpoint(a, a.Logout))
-	f.Post("/session/logout", auth, endpoint(a, a.SessionLogout))
-	f.Get("/api/me", auth, endpoint(a, a.Me))
-	f.Post("/api/echo", auth, endpoint(a, a.Echo))
-	f.Get("/api/admin", auth, authfiber.Require("admin"), endpoint(a, a.Admin))
-	f.Get("/api/sessions", auth, endpoint(a, a.Sessions))
-	f.Delete("/api/sessions/:id", auth, endpoint(a, a.DeleteSession))
+	f.Post("/auth/logout", auth, bind(a, a.Logout))
+	f.Post("/session/logout", auth, bind(a, a.SessionLogout))
+	f.Get("/api/me", auth, bind(a, a.Me))
+	f.Post("/api/echo", auth, bind(a, a.Echo))
+	f.Get("/api/admin", auth, authfiber.Require("admin"), bind(a, a.Admin))
+	f.Get("/api/sessions", auth, bind(a, a.Sessions))
+	f.Delete("/api/sessions/:id", auth, bind(a, a.DeleteSession))
 	f.Use(func(c *fiber.Ctx) error { return authfiber.WriteError(c, app.NotFound) })
 	return f
 }
@@ -86,10 +86,10 @@ func errorHandler(c *fiber.Ctx, err error) error {
 	if errors.As(err, &fe) {
 		err = app.FrameworkError(fe.Code, fe.Message)
 	}
-	if c.GetRespHeader(authframe.RequestIDHeader) == "" {
-		c.Set(authframe.RequestIDHeader, authframe.RequestID(c.Get(authframe.RequestIDHeader)))
+	if c.GetRespHeader(endpoint.RequestIDHeader) == "" {
+		c.Set(endpoint.RequestIDHeader, endpoint.RequestID(c.Get(endpoint.RequestIDHeader)))
 	}
-	r := authframe.RenderError(err, c.GetRespHeader(authframe.RequestIDHeader))
+	r := endpoint.RenderError(err, c.GetRespHeader(endpoint.RequestIDHeader))
 	for _, h := range r.Headers {
 		c.Set(h[0], h[1])
 	}
@@ -97,8 +97,8 @@ func errorHandler(c *fiber.Ctx, err error) error {
 	return c.Status(r.Status).Send(r.Body)
 }
 
-// endpoint binds a framework-neutral endpoint to Fiber.
-func endpoint(a *app.App, fn func(app.Call) app.Result) fiber.Handler {
+// bind binds a framework-neutral endpoint to Fiber.
+func bind(a *app.App, fn func(app.Call) app.Result) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if err := app.CheckContentEncoding(authfiber.Request(c).Header("Content-Encoding")); err != nil {
 			c.Set("Accept-Encoding", app.AcceptEncoding)

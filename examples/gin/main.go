@@ -28,20 +28,20 @@ func Router(a *app.App) *gin.Engine {
 	})
 	r.GET("/healthz", func(c *gin.Context) { write(c, a.Health(c.Request.Context())) })
 	r.GET("/metrics", gin.WrapH(a.Metrics))
-	r.GET("/.well-known/jwks.json", gin.WrapH(g.JWKSHandler()))
-	r.POST("/auth/register", endpoint(a, a.Register))
-	r.POST("/auth/token", endpoint(a, a.Token))
-	r.POST("/auth/refresh", endpoint(a, a.Refresh))
-	r.POST("/session/login", endpoint(a, a.SessionLogin))
+	r.GET("/.well-known/jwks.json", gin.WrapH(app.JWKS(g)))
+	r.POST("/auth/register", bind(a, a.Register))
+	r.POST("/auth/token", bind(a, a.Token))
+	r.POST("/auth/refresh", bind(a, a.Refresh))
+	r.POST("/session/login", bind(a, a.SessionLogin))
 
 	auth := r.Group("/", authgin.Middleware(g))
-	auth.POST("/auth/logout", endpoint(a, a.Logout))
-	auth.POST("/session/logout", endpoint(a, a.SessionLogout))
-	auth.GET("/api/me", endpoint(a, a.Me))
-	auth.POST("/api/echo", endpoint(a, a.Echo))
-	auth.GET("/api/admin", authgin.Require("admin"), endpoint(a, a.Admin))
-	auth.GET("/api/sessions", endpoint(a, a.Sessions))
-	auth.DELETE("/api/sessions/:id", endpoint(a, a.DeleteSession))
+	auth.POST("/auth/logout", bind(a, a.Logout))
+	auth.POST("/session/logout", bind(a, a.SessionLogout))
+	auth.GET("/api/me", bind(a, a.Me))
+	auth.POST("/api/echo", bind(a, a.Echo))
+	auth.GET("/api/admin", authgin.Require("admin"), bind(a, a.Admin))
+	auth.GET("/api/sessions", bind(a, a.Sessions))
+	auth.DELETE("/api/sessions/:id", bind(a, a.DeleteSession))
 	return r
 }
 
@@ -52,8 +52,8 @@ func timeout(c *gin.Context) {
 	c.Next()
 }
 
-// endpoint binds a framework-neutral endpoint to gin.
-func endpoint(a *app.App, fn func(app.Call) app.Result) gin.HandlerFunc {
+// bind binds a framework-neutral endpoint to gin.
+func bind(a *app.App, fn func(app.Call) app.Result) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if err := app.CheckContentEncoding(authgin.Request(c).Header("Content-Encoding")); err != nil {
 			c.Header("Accept-Encoding", app.AcceptEncoding)

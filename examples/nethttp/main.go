@@ -21,18 +21,18 @@ func Handler(a *app.App) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { write(w, r, a.Health(r.Context())) })
 	mux.Handle("GET /metrics", a.Metrics)
-	mux.Handle("GET /.well-known/jwks.json", g.JWKSHandler())
-	mux.Handle("POST /auth/register", endpoint(a, a.Register))
-	mux.Handle("POST /auth/token", endpoint(a, a.Token))
-	mux.Handle("POST /auth/refresh", endpoint(a, a.Refresh))
-	mux.Handle("POST /auth/logout", auth(endpoint(a, a.Logout)))
-	mux.Handle("POST /session/login", endpoint(a, a.SessionLogin))
-	mux.Handle("POST /session/logout", auth(endpoint(a, a.SessionLogout)))
-	mux.Handle("GET /api/me", auth(endpoint(a, a.Me)))
-	mux.Handle("POST /api/echo", auth(endpoint(a, a.Echo)))
-	mux.Handle("GET /api/admin", auth(authhttp.Require("admin")(endpoint(a, a.Admin))))
-	mux.Handle("GET /api/sessions", auth(endpoint(a, a.Sessions)))
-	mux.Handle("DELETE /api/sessions/{id}", auth(endpoint(a, a.DeleteSession)))
+	mux.Handle("GET /.well-known/jwks.json", app.JWKS(g))
+	mux.Handle("POST /auth/register", bind(a, a.Register))
+	mux.Handle("POST /auth/token", bind(a, a.Token))
+	mux.Handle("POST /auth/refresh", bind(a, a.Refresh))
+	mux.Handle("POST /auth/logout", auth(bind(a, a.Logout)))
+	mux.Handle("POST /session/login", bind(a, a.SessionLogin))
+	mux.Handle("POST /session/logout", auth(bind(a, a.SessionLogout)))
+	mux.Handle("GET /api/me", auth(bind(a, a.Me)))
+	mux.Handle("POST /api/echo", auth(bind(a, a.Echo)))
+	mux.Handle("GET /api/admin", auth(authhttp.Require("admin")(bind(a, a.Admin))))
+	mux.Handle("GET /api/sessions", auth(bind(a, a.Sessions)))
+	mux.Handle("DELETE /api/sessions/{id}", auth(bind(a, a.DeleteSession)))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
@@ -50,8 +50,8 @@ func withTimeout(next http.Handler) http.Handler {
 	})
 }
 
-// endpoint binds a framework-neutral endpoint to net/http.
-func endpoint(a *app.App, fn func(app.Call) app.Result) http.Handler {
+// bind binds a framework-neutral endpoint to net/http.
+func bind(a *app.App, fn func(app.Call) app.Result) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := app.CheckContentEncoding(authhttp.Request(r).Header("Content-Encoding")); err != nil {
 			w.Header().Set("Accept-Encoding", app.AcceptEncoding)

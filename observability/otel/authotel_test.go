@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/audit"
 	"github.com/authframe/authframe/core/memstore"
 	"github.com/authframe/authframe/core/store"
 	"github.com/authframe/authframe/core/storetest"
@@ -23,7 +24,7 @@ import (
 
 var (
 	testSecret = []byte("authotel-test-secret-0123456789abcdef")
-	testArgon  = authframe.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	testArgon  = authframe.PasswordConfig{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32, InsecureWeakHashing: true}
 	testClient = authframe.ClientInfo{IP: "192.0.2.1", UserAgent: "authotel-test"}
 )
 
@@ -57,7 +58,7 @@ func TestValidationSpanStartsWhenTheValidationStarted(t *testing.T) {
 	sr, tp := newRecorder(t)
 	ctx, parent := tp.Tracer("test").Start(context.Background(), "request")
 	tr := authotel.NewTracer(tp)
-	tr.Observe(ctx, authframe.Event{Type: authframe.EventTokenValidated, Result: "ok", Tier: "verify", Method: authframe.MethodBearer, Duration: 3 * time.Millisecond, UserID: "u-secret", SessionID: "sid-secret"})
+	tr.Observe(ctx, audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "verify", Method: authframe.MethodBearer, Duration: 3 * time.Millisecond, UserID: "u-secret", SessionID: "sid-secret"})
 	parent.End()
 
 	spans := spansNamed(sr, authotel.SpanValidateToken)
@@ -89,17 +90,17 @@ func TestValidationSpanStartsWhenTheValidationStarted(t *testing.T) {
 func TestValidationSpanStatusAndBoundedAttributes(t *testing.T) {
 	cases := []struct {
 		name       string
-		event      authframe.Event
+		event      audit.Event
 		span       string
 		result     string
 		tier       string
 		statusCode codes.Code
 	}{
-		{"a refused token is the client's fault, not an error", authframe.Event{Type: authframe.EventTokenValidated, Result: "expired", Tier: "verify", Method: authframe.MethodBearer}, authotel.SpanValidateToken, "expired", "verify", codes.Unset},
-		{"an undecidable token is an error", authframe.Event{Type: authframe.EventTokenValidated, Result: "unavailable", Tier: "lru", Method: authframe.MethodBearer}, authotel.SpanValidateToken, "unavailable", "lru", codes.Error},
-		{"a session validation has its own span name", authframe.Event{Type: authframe.EventSessionValidated, Result: "csrf", Tier: "store", Method: authframe.MethodSession}, authotel.SpanValidateSession, "csrf", "store", codes.Unset},
-		{"unknown values become other", authframe.Event{Type: authframe.EventTokenValidated, Result: "eyJhbGciOi.leak", Tier: "/api/users/42", Method: "x"}, authotel.SpanValidateToken, "other", "other", codes.Unset},
-		{"a token refused before any tier has tier none", authframe.Event{Type: authframe.EventTokenValidated, Result: "oversized", Method: authframe.MethodBearer}, authotel.SpanValidateToken, "oversized", "none", codes.Unset},
+		{"a refused token is the client's fault, not an error", audit.Event{Type: audit.TokenValidated, Result: "expired", Tier: "verify", Method: authframe.MethodBearer}, authotel.SpanValidateToken, "expired", "verify", codes.Unset},
+		{"an undecidable token is an error", audit.Event{Type: audit.TokenValidated, Result: "unavailable", Tier: "lru", Method: authframe.MethodBearer}, authotel.SpanValidateToken, "unavailable", "lru", codes.Error},
+		{"a session validation has its own span name", audit.Event{Type: audit.SessionValidated, Result: "csrf", Tier: "store", Method: authframe.MethodSession}, authotel.SpanValidateSession, "csrf", "store", codes.Unset},
+		{"unknown values become other", audit.Event{Type: audit.TokenValidated, Result: "eyJhbGciOi.leak", Tier: "/api/users/42", Method: "x"}, authotel.SpanValidateToken, "other", "other", codes.Unset},
+		{"a token refused before any tier has tier none", audit.Event{Type: audit.TokenValidated, Result: "oversized", Method: authframe.MethodBearer}, authotel.SpanValidateToken, "oversized", "none", codes.Unset},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,16 +126,16 @@ func TestValidationSpanStatusAndBoundedAttributes(t *testing.T) {
 func TestCachedHitSpansCanBeLeftOut(t *testing.T) {
 	sr, tp := newRecorder(t)
 	tr := authotel.NewTracer(tp, authotel.WithoutCachedHitSpans(), authotel.WithRootSpans())
-	tr.Observe(context.Background(), authframe.Event{Type: authframe.EventTokenValidated, Result: "ok", Tier: "lru"})
-	tr.Observe(context.Background(), authframe.Event{Type: authframe.EventTokenValidated, Result: "revoked", Tier: "lru"})
-	tr.Observe(context.Background(), authframe.Event{Type: authframe.EventTokenValidated, Result: "ok", Tier: "verify"})
+	tr.Observe(context.Background(), audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "lru"})
+	tr.Observe(context.Background(), audit.Event{Type: audit.TokenValidated, Result: "revoked", Tier: "lru"})
+	tr.Observe(context.Background(), audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "verify"})
 	if n := len(sr.Ended()); n != 2 {
 		t.Fatalf("%d spans, want 2 (the revoked hit and the verification)", n)
 	}
 }
 
 func TestValidationsOutsideARecordingSpanAreRootsOnlyWhenAskedFor(t *testing.T) {
-	e := authframe.Event{Type: authframe.EventTokenValidated, Result: "ok", Tier: "verify", Method: authframe.MethodBearer}
+	e := audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "verify", Method: authframe.MethodBearer}
 	sr, tp := newRecorder(t)
 	authotel.NewTracer(tp).Observe(context.Background(), e)
 	if n := len(sr.Ended()); n != 0 {
@@ -159,11 +160,11 @@ func TestOtherEventsBecomeSpanEventsOfTheRequest(t *testing.T) {
 	sr, tp := newRecorder(t)
 	ctx, parent := tp.Tracer("test").Start(context.Background(), "request")
 	tr := authotel.NewTracer(tp)
-	tr.Observe(ctx, authframe.Event{Type: authframe.EventLoginFailed, Reason: "bad_password", UserID: "u-secret", ClientIP: "192.0.2.1"})
-	tr.Observe(ctx, authframe.Event{Type: authframe.EventRefreshReused, SessionID: "sid-secret"})
-	tr.Observe(ctx, authframe.Event{Type: authframe.EventDependencyError, Kind: "store", Op: "get_session", Err: errors.New("dial redis://u:hunter2@db")})
-	tr.Observe(ctx, authframe.Event{Type: authframe.EventRevoked, Kind: "session", Reason: "a reason nobody knows"})
-	tr.Observe(nil, authframe.Event{Type: authframe.EventRevocationReceived, Kind: "session"}) //nolint:staticcheck // the Guard reports feed events without a context
+	tr.Observe(ctx, audit.Event{Type: audit.LoginFailed, Reason: "bad_password", UserID: "u-secret", ClientIP: "192.0.2.1"})
+	tr.Observe(ctx, audit.Event{Type: audit.RefreshReused, SessionID: "sid-secret"})
+	tr.Observe(ctx, audit.Event{Type: audit.DependencyError, Kind: "store", Op: "get_session", Err: errors.New("dial redis://u:hunter2@db")})
+	tr.Observe(ctx, audit.Event{Type: audit.Revoked, Kind: "session", Reason: "a reason nobody knows"})
+	tr.Observe(nil, audit.Event{Type: audit.RevocationReceived, Kind: "session"}) //nolint:staticcheck // the Guard reports feed events without a context
 	parent.End()
 
 	spans := spansNamed(sr, "request")
@@ -201,7 +202,7 @@ func TestOtherEventsBecomeSpanEventsOfTheRequest(t *testing.T) {
 func TestSpanEventsCanBeTurnedOff(t *testing.T) {
 	sr, tp := newRecorder(t)
 	ctx, parent := tp.Tracer("test").Start(context.Background(), "request")
-	authotel.NewTracer(tp, authotel.WithoutSpanEvents()).Observe(ctx, authframe.Event{Type: authframe.EventLoginSucceeded})
+	authotel.NewTracer(tp, authotel.WithoutSpanEvents()).Observe(ctx, audit.Event{Type: audit.LoginSucceeded})
 	parent.End()
 	if n := len(sr.Ended()[0].Events()); n != 0 {
 		t.Fatalf("%d span events", n)
@@ -216,12 +217,12 @@ func TestGuardWithTracing(t *testing.T) {
 	defer st.Close()
 	cache := newMapCache()
 	g, err := authframe.New(
-		authframe.WithHMACSecret("", testSecret),
+		authframe.WithHMACSecret(testSecret),
 		authframe.WithIssuer("https://auth.example"),
 		authframe.WithAudience("authotel"),
-		authframe.WithArgon2Params(testArgon),
+		authframe.WithPasswords(testArgon),
 		authframe.WithStore(authotel.WrapStore(st, tp)),
-		authframe.WithSharedCache(authotel.WrapCache(cache, tp)),
+		authframe.WithCache(authframe.CacheConfig{Shared: authotel.WrapCache(cache, tp)}),
 		authframe.WithObserver(authotel.NewTracer(tp)),
 	)
 	if err != nil {
@@ -429,7 +430,7 @@ func TestWrappedStoreHasExactlyTheAbilitiesOfTheStore(t *testing.T) {
 			if _, ok := w.(interface{ Close() error }); !ok {
 				t.Error("no Close")
 			}
-			if _, ok := w.(authframe.BreakerStater); !ok {
+			if _, ok := w.(store.BreakerStater); !ok {
 				t.Error("no BreakerState")
 			}
 			if u, ok := w.(interface{ Unwrap() store.Store }); !ok || u.Unwrap() != tc.s {
@@ -462,7 +463,7 @@ func TestWrappedStoreForwardsRevocationsAndClose(t *testing.T) {
 	if err := w.(interface{ Close() error }).Close(); err != nil {
 		t.Fatal(err)
 	}
-	if w.(authframe.BreakerStater).BreakerState() != "" {
+	if w.(store.BreakerStater).BreakerState() != "" {
 		t.Error("the memory store has no breaker")
 	}
 }
@@ -508,7 +509,7 @@ func (c *mapCache) Set(_ context.Context, k string, v []byte, _ time.Duration) e
 
 type pubCache struct{ *mapCache }
 
-func (c pubCache) PublishRevocation(context.Context, authframe.Revocation) error {
+func (c pubCache) PublishRevocation(context.Context, store.Revocation) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.published++
@@ -525,7 +526,7 @@ func (feedCache) WatchRevocations(ctx context.Context, w store.RevocationWatcher
 
 type fullCache struct{ *mapCache }
 
-func (c fullCache) PublishRevocation(ctx context.Context, r authframe.Revocation) error {
+func (c fullCache) PublishRevocation(ctx context.Context, r store.Revocation) error {
 	return pubCache(c).PublishRevocation(ctx, r)
 }
 
@@ -540,7 +541,7 @@ func TestWrappedCacheHasExactlyTheAbilitiesOfTheCache(t *testing.T) {
 	mc := newMapCache()
 	cases := []struct {
 		name           string
-		c              authframe.Cache
+		c              store.Cache
 		publisher      bool
 		feed           bool
 		pingErr        bool
@@ -557,13 +558,13 @@ func TestWrappedCacheHasExactlyTheAbilitiesOfTheCache(t *testing.T) {
 			mc.published = 0
 			sr, tp := newRecorder(t)
 			w := authotel.WrapCache(tc.c, tp)
-			pub, isPub := w.(authframe.RevocationPublisher)
+			pub, isPub := w.(store.RevocationPublisher)
 			_, isFeed := w.(store.RevocationFeed)
 			if isPub != tc.publisher || isFeed != tc.feed {
 				t.Fatalf("publisher %v feed %v", isPub, isFeed)
 			}
 			if isPub {
-				if err := pub.PublishRevocation(context.Background(), authframe.Revocation{Kind: store.RevokeSession, Key: "sid-x"}); err != nil {
+				if err := pub.PublishRevocation(context.Background(), store.Revocation{Kind: store.RevokeSession, Key: "sid-x"}); err != nil {
 					t.Fatal(err)
 				}
 				if len(spansNamed(sr, "authframe.cache.publish_revocation")) != 1 {
@@ -573,14 +574,14 @@ func TestWrappedCacheHasExactlyTheAbilitiesOfTheCache(t *testing.T) {
 			if mc.published != tc.publishedCount {
 				t.Errorf("published %d", mc.published)
 			}
-			err := w.(authframe.Pinger).Ping(context.Background())
+			err := w.(store.Pinger).Ping(context.Background())
 			if (err != nil) != tc.pingErr {
 				t.Errorf("Ping: %v", err)
 			}
-			if got := w.(authframe.BreakerStater).BreakerState(); got != tc.breaker {
+			if got := w.(store.BreakerStater).BreakerState(); got != tc.breaker {
 				t.Errorf("BreakerState %q", got)
 			}
-			if u, ok := w.(interface{ Unwrap() authframe.Cache }); !ok || u.Unwrap() != tc.c {
+			if u, ok := w.(interface{ Unwrap() store.Cache }); !ok || u.Unwrap() != tc.c {
 				t.Error("Unwrap does not return the cache")
 			}
 		})

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/audit"
 	authotel "github.com/authframe/authframe/observability/otel"
 )
 
@@ -22,7 +23,7 @@ func BenchmarkCachedValidation(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		tp   trace.TracerProvider
-		obs  authframe.Observer
+		obs  audit.Observer
 	}{
 		{"noop_provider", noop.NewTracerProvider(), authotel.NewTracer(noop.NewTracerProvider())},
 		{"sdk_unsampled_request", unsampled, authotel.NewTracer(unsampled)},
@@ -31,8 +32,8 @@ func BenchmarkCachedValidation(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			g, err := authframe.New(
-				authframe.WithHMACSecret("", testSecret),
-				authframe.WithArgon2Params(testArgon),
+				authframe.WithHMACSecret(testSecret),
+				authframe.WithPasswords(testArgon),
 				authframe.WithObserver(bc.obs),
 			)
 			if err != nil {

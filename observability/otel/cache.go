@@ -6,7 +6,6 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
-	authframe "github.com/authframe/authframe/core"
 	"github.com/authframe/authframe/core/store"
 )
 
@@ -15,19 +14,19 @@ import (
 // around every call of c. Keys and values, which derive from tokens, are never recorded;
 // a get says whether it found the entry (authframe.found).
 //
-// The wrapper is an authframe.RevocationPublisher or a store.RevocationFeed exactly when c
+// The wrapper is an store.RevocationPublisher or a store.RevocationFeed exactly when c
 // is. It always has Ping (nil, without a span, when c cannot ping: that is how the Guard's
 // health report treats a cache without Ping), BreakerState ("" without a breaker), Close
 // (closing c if it can be closed) and Unwrap, which returns c. WatchRevocations is
 // forwarded without a span: it lasts as long as the subscription.
 //
 // WrapCache(nil, tp) is nil; tp nil means the global tracer provider.
-func WrapCache(c authframe.Cache, tp trace.TracerProvider) authframe.Cache {
+func WrapCache(c store.Cache, tp trace.TracerProvider) store.Cache {
 	if c == nil {
 		return nil
 	}
 	t := &tracedCache{inner: c, tracer: tracerOf(tp)}
-	pub, hasPub := c.(authframe.RevocationPublisher)
+	pub, hasPub := c.(store.RevocationPublisher)
 	feed, hasFeed := c.(store.RevocationFeed)
 	p := publishAbility{t, pub}
 	f := feedAbility{feed}
@@ -53,7 +52,7 @@ func WrapCache(c authframe.Cache, tp trace.TracerProvider) authframe.Cache {
 }
 
 type tracedCache struct {
-	inner  authframe.Cache
+	inner  store.Cache
 	tracer trace.Tracer
 }
 
@@ -62,7 +61,7 @@ func (c *tracedCache) start(ctx context.Context, op string) (context.Context, tr
 }
 
 // Unwrap returns the wrapped cache.
-func (c *tracedCache) Unwrap() authframe.Cache { return c.inner }
+func (c *tracedCache) Unwrap() store.Cache { return c.inner }
 
 func (c *tracedCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	ctx, span := c.start(ctx, "get")
@@ -80,7 +79,7 @@ func (c *tracedCache) Set(ctx context.Context, key string, val []byte, ttl time.
 
 // Ping checks the wrapped cache when it can be pinged.
 func (c *tracedCache) Ping(ctx context.Context) error {
-	p, ok := c.inner.(authframe.Pinger)
+	p, ok := c.inner.(store.Pinger)
 	if !ok {
 		return nil
 	}
@@ -92,7 +91,7 @@ func (c *tracedCache) Ping(ctx context.Context) error {
 
 // BreakerState reports the wrapped cache's circuit breaker ("" without one).
 func (c *tracedCache) BreakerState() string {
-	if b, ok := c.inner.(authframe.BreakerStater); ok {
+	if b, ok := c.inner.(store.BreakerStater); ok {
 		return b.BreakerState()
 	}
 	return ""
@@ -108,10 +107,10 @@ func (c *tracedCache) Close() error {
 
 type publishAbility struct {
 	c *tracedCache
-	p authframe.RevocationPublisher
+	p store.RevocationPublisher
 }
 
-func (a publishAbility) PublishRevocation(ctx context.Context, r authframe.Revocation) error {
+func (a publishAbility) PublishRevocation(ctx context.Context, r store.Revocation) error {
 	ctx, span := a.c.start(ctx, "publish_revocation")
 	span.SetAttributes(AttrKind.String(bounded(string(r.Kind), kinds)))
 	err := a.p.PublishRevocation(ctx, r)
@@ -120,7 +119,7 @@ func (a publishAbility) PublishRevocation(ctx context.Context, r authframe.Revoc
 }
 
 var (
-	_ authframe.Pinger        = (*tracedCache)(nil)
-	_ authframe.BreakerStater = (*tracedCache)(nil)
-	_ authframe.BreakerStater = (*tracedStore)(nil)
+	_ store.Pinger        = (*tracedCache)(nil)
+	_ store.BreakerStater = (*tracedCache)(nil)
+	_ store.BreakerStater = (*tracedStore)(nil)
 )

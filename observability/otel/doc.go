@@ -2,7 +2,7 @@
 //
 // Three pieces, each optional:
 //
-//   - NewTracer returns an authframe.Observer that turns every bearer token and session
+//   - NewTracer returns an audit.Observer that turns every bearer token and session
 //     validation into a span (backdated to when the validation started) and adds the
 //     Guard's other events (logins, refreshes, revocations, CSRF failures, ...) as span
 //     events to the request's span.
@@ -16,7 +16,7 @@
 //	rc, err := rediscache.New(client)
 //	guard, err := authframe.New(key,
 //		authframe.WithStore(authotel.WrapStore(rs, tp)),
-//		authframe.WithSharedCache(authotel.WrapCache(rc, tp)),
+//		authframe.WithCache(authframe.CacheConfig{Shared: authotel.WrapCache(rc, tp)}),
 //		authframe.WithObserver(authotel.NewTracer(tp)))
 //
 // Spans are children of the span in the context the Guard is called with, so put an

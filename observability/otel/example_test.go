@@ -21,7 +21,7 @@ func Example() {
 	st := memstore.New()
 	defer st.Close()
 	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte("an example secret of 32 bytes or more")),
+		authframe.WithHMACSecret([]byte("an example secret of 32 bytes or more")),
 		authframe.WithStore(authotel.WrapStore(st, tp)),
 		authframe.WithObserver(authotel.NewTracer(tp)),
 	)

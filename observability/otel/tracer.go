@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/audit"
 )
 
 // ScopeName is the instrumentation scope of every tracer this package makes.
@@ -63,7 +64,7 @@ func WithoutSpanEvents() Option {
 	return optionFunc(func(c *config) { c.noEvents = true })
 }
 
-// Tracer records the Guard's events with OpenTelemetry. It is an authframe.Observer:
+// Tracer records the Guard's events with OpenTelemetry. It is an audit.Observer:
 //
 //   - every bearer token or session validation becomes a span (authframe.validate_token,
 //     authframe.validate_session), child of the recording span in the request's context
@@ -101,7 +102,7 @@ var validationAttrs = func() map[attrKey]trace.SpanStartEventOption {
 
 var internalKind = trace.WithSpanKind(trace.SpanKindInternal)
 
-var _ authframe.Observer = (*Tracer)(nil)
+var _ audit.Observer = (*Tracer)(nil)
 
 // NewTracer returns a Tracer that records with tp (the global provider when tp is nil).
 func NewTracer(tp trace.TracerProvider, opts ...Option) *Tracer {
@@ -121,13 +122,13 @@ func tracerOf(tp trace.TracerProvider) trace.Tracer {
 	return tp.Tracer(ScopeName)
 }
 
-// Observe implements authframe.Observer.
-func (t *Tracer) Observe(ctx context.Context, e authframe.Event) {
+// Observe implements audit.Observer.
+func (t *Tracer) Observe(ctx context.Context, e audit.Event) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	switch e.Type {
-	case authframe.EventTokenValidated, authframe.EventSessionValidated:
+	case audit.TokenValidated, audit.SessionValidated:
 		t.validation(ctx, e)
 	default:
 		if t.cfg.noEvents {
@@ -154,7 +155,7 @@ func (t *Tracer) Observe(ctx context.Context, e authframe.Event) {
 	}
 }
 
-func (t *Tracer) validation(ctx context.Context, e authframe.Event) {
+func (t *Tracer) validation(ctx context.Context, e audit.Event) {
 	if !t.cfg.rootSpans && !trace.SpanFromContext(ctx).IsRecording() {
 		return
 	}
@@ -163,7 +164,7 @@ func (t *Tracer) validation(ctx context.Context, e authframe.Event) {
 		return
 	}
 	name := SpanValidateToken
-	if e.Type == authframe.EventSessionValidated {
+	if e.Type == audit.SessionValidated {
 		name = SpanValidateSession
 	}
 	end := time.Now()
@@ -173,7 +174,7 @@ func (t *Tracer) validation(ctx context.Context, e authframe.Event) {
 	}
 	method := "other"
 	switch e.Method {
-	case authframe.MethodBearer, authframe.MethodSession:
+	case string(authframe.MethodBearer), string(authframe.MethodSession):
 		method = string(e.Method)
 	}
 	_, span := t.tracer.Start(ctx, name, trace.WithTimestamp(end.Add(-e.Duration)), internalKind, validationAttrs[attrKey{result, tier, method}])
@@ -217,15 +218,15 @@ func bounded(v string, allowed map[string]struct{}) string {
 	return "other"
 }
 
-var eventNames = func() map[authframe.EventType]string {
-	m := map[authframe.EventType]string{}
-	for t := authframe.EventType(1); t.String() != "unknown"; t++ {
+var eventNames = func() map[audit.Type]string {
+	m := map[audit.Type]string{}
+	for t := audit.Type(1); t.String() != "unknown"; t++ {
 		m[t] = "authframe." + t.String()
 	}
 	return m
 }()
 
-func eventName(t authframe.EventType) string {
+func eventName(t audit.Type) string {
 	if n, ok := eventNames[t]; ok {
 		return n
 	}

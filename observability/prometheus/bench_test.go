@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/audit"
 	authprom "github.com/authframe/authframe/observability/prometheus"
 )
 
@@ -65,7 +66,7 @@ func BenchmarkObserve(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := authframe.Event{Type: authframe.EventTokenValidated, Result: "ok", Tier: "lru", Method: authframe.MethodBearer, Duration: 120, UserID: "u1", SessionID: "s1"}
+	e := audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "lru", Method: authframe.MethodBearer, Duration: 120, UserID: "u1", SessionID: "s1"}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -76,10 +77,10 @@ func BenchmarkObserve(b *testing.B) {
 func benchGuard(b *testing.B, opts ...authframe.Option) (*authframe.Guard, string) {
 	b.Helper()
 	opts = append([]authframe.Option{
-		authframe.WithHMACSecret("", testSecret),
+		authframe.WithHMACSecret(testSecret),
 		authframe.WithIssuer(testIssuer),
 		authframe.WithAudience(testAudience),
-		authframe.WithArgon2Params(testArgon),
+		authframe.WithPasswords(testArgon),
 	}, opts...)
 	g, err := authframe.New(opts...)
 	if err != nil {

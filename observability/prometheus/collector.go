@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/audit"
 )
 
 // The label values of each metric. Every combination is resolved once in New and kept in
@@ -184,7 +184,7 @@ func opIndex(ops []string, op string) int {
 }
 
 // Collector turns the events of a Guard into Prometheus metrics. It is an
-// authframe.Observer (pass it to authframe.WithObserver) and a prometheus.Collector
+// audit.Observer (pass it to authframe.WithObserver) and a prometheus.Collector
 // (register it on your registry); New documents the metrics. It is safe for concurrent use.
 type Collector struct {
 	validations *validationMetrics
@@ -206,7 +206,7 @@ type Collector struct {
 }
 
 var (
-	_ authframe.Observer   = (*Collector)(nil)
+	_ audit.Observer       = (*Collector)(nil)
 	_ prometheus.Collector = (*Collector)(nil)
 )
 
@@ -319,34 +319,34 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// Observe implements authframe.Observer. It does not allocate.
-func (c *Collector) Observe(_ context.Context, e authframe.Event) {
+// Observe implements audit.Observer. It does not allocate.
+func (c *Collector) Observe(_ context.Context, e audit.Event) {
 	switch e.Type {
-	case authframe.EventTokenValidated, authframe.EventSessionValidated:
+	case audit.TokenValidated, audit.SessionValidated:
 		c.validations.observe(e)
-	case authframe.EventLoginSucceeded:
+	case audit.LoginSucceeded:
 		c.logins[loginOK].Inc()
-	case authframe.EventLoginFailed:
+	case audit.LoginFailed:
 		c.logins[loginReasonOf(e.Reason)].Inc()
-	case authframe.EventRegistered:
+	case audit.Registered:
 		c.registrations.Inc()
-	case authframe.EventRefreshed:
+	case audit.Refreshed:
 		c.refreshes.Inc()
-	case authframe.EventRefreshReused:
+	case audit.RefreshReused:
 		c.refreshReuse.Inc()
-	case authframe.EventRevoked:
+	case audit.Revoked:
 		c.revocations[revKindOf(e.Kind)].Inc()
-	case authframe.EventRevocationReceived:
+	case audit.RevocationReceived:
 		c.revsReceived[revKindOf(e.Kind)].Inc()
-	case authframe.EventRateLimited:
+	case audit.RateLimited:
 		c.rateLimited.Inc()
-	case authframe.EventSessionCreated:
+	case audit.SessionCreated:
 		c.sessionsCreated[sessKindOf(e.Kind)].Inc()
-	case authframe.EventSessionDestroyed:
+	case audit.SessionDestroyed:
 		c.sessionsDestroyed.Inc()
-	case authframe.EventCSRFFailed:
+	case audit.CSRFFailed:
 		c.csrfFailures.Inc()
-	case authframe.EventDependencyError:
+	case audit.DependencyError:
 		switch e.Kind {
 		case "store":
 			c.storeErrors[opIndex(storeOps, e.Op)].Inc()

@@ -16,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/audit"
 	"github.com/authframe/authframe/core/memstore"
 	"github.com/authframe/authframe/core/store"
 	authprom "github.com/authframe/authframe/observability/prometheus"
@@ -100,66 +101,66 @@ func metricValue(m *dto.Metric) float64 {
 func TestCollectorCountsEachEvent(t *testing.T) {
 	cases := []struct {
 		name   string
-		events []authframe.Event
+		events []audit.Event
 		metric string
 		labels []string
 		want   float64
 	}{
-		{"a cached hit counts as an ok validation of the lru tier", []authframe.Event{{Type: authframe.EventTokenValidated, Result: "ok", Tier: "lru"}},
+		{"a cached hit counts as an ok validation of the lru tier", []audit.Event{{Type: audit.TokenValidated, Result: "ok", Tier: "lru"}},
 			"authframe_validations_total", []string{"result", "ok", "tier", "lru"}, 1},
-		{"a cached hit counts as an lru cache hit", []authframe.Event{{Type: authframe.EventTokenValidated, Result: "ok", Tier: "lru"}, {Type: authframe.EventTokenValidated, Result: "revoked", Tier: "lru"}},
+		{"a cached hit counts as an lru cache hit", []audit.Event{{Type: audit.TokenValidated, Result: "ok", Tier: "lru"}, {Type: audit.TokenValidated, Result: "revoked", Tier: "lru"}},
 			"authframe_cache_hits_total", []string{"tier", "lru"}, 2},
-		{"a full verification is an lru miss", []authframe.Event{{Type: authframe.EventTokenValidated, Result: "expired", Tier: "verify"}},
+		{"a full verification is an lru miss", []audit.Event{{Type: audit.TokenValidated, Result: "expired", Tier: "verify"}},
 			"authframe_cache_misses_total", []string{"tier", "lru"}, 1},
-		{"a shared hit is an lru miss", []authframe.Event{{Type: authframe.EventTokenValidated, Result: "ok", Tier: "shared"}},
+		{"a shared hit is an lru miss", []audit.Event{{Type: audit.TokenValidated, Result: "ok", Tier: "shared"}},
 			"authframe_cache_misses_total", []string{"tier", "lru"}, 1},
-		{"a shared hit is a shared hit", []authframe.Event{{Type: authframe.EventTokenValidated, Result: "ok", Tier: "shared"}},
+		{"a shared hit is a shared hit", []audit.Event{{Type: audit.TokenValidated, Result: "ok", Tier: "shared"}},
 			"authframe_cache_hits_total", []string{"tier", "shared"}, 1},
-		{"without a declared shared tier a verification is no shared miss", []authframe.Event{{Type: authframe.EventTokenValidated, Result: "ok", Tier: "verify"}},
+		{"without a declared shared tier a verification is no shared miss", []audit.Event{{Type: audit.TokenValidated, Result: "ok", Tier: "verify"}},
 			"authframe_cache_misses_total", []string{"tier", "shared"}, 0},
-		{"a token refused before any tier counts under tier none", []authframe.Event{{Type: authframe.EventTokenValidated, Result: "oversized"}},
+		{"a token refused before any tier counts under tier none", []audit.Event{{Type: audit.TokenValidated, Result: "oversized"}},
 			"authframe_validations_total", []string{"result", "oversized", "tier", "none"}, 1},
-		{"a token refused before any tier has no latency sample", []authframe.Event{{Type: authframe.EventTokenValidated, Result: "malformed"}},
+		{"a token refused before any tier has no latency sample", []audit.Event{{Type: audit.TokenValidated, Result: "malformed"}},
 			"authframe_validation_duration_seconds", []string{"tier", "none"}, -1},
-		{"a validation's duration is observed under its tier", []authframe.Event{{Type: authframe.EventTokenValidated, Result: "ok", Tier: "verify", Duration: 40 * time.Microsecond}},
+		{"a validation's duration is observed under its tier", []audit.Event{{Type: audit.TokenValidated, Result: "ok", Tier: "verify", Duration: 40 * time.Microsecond}},
 			"authframe_validation_duration_seconds", []string{"tier", "verify"}, 1},
-		{"a session validation counts under the store tier", []authframe.Event{{Type: authframe.EventSessionValidated, Result: "csrf", Tier: "store"}},
+		{"a session validation counts under the store tier", []audit.Event{{Type: audit.SessionValidated, Result: "csrf", Tier: "store"}},
 			"authframe_validations_total", []string{"result", "csrf", "tier", "store"}, 1},
-		{"an unknown result is other", []authframe.Event{{Type: authframe.EventTokenValidated, Result: "/users/42?x", Tier: "verify"}},
+		{"an unknown result is other", []audit.Event{{Type: audit.TokenValidated, Result: "/users/42?x", Tier: "verify"}},
 			"authframe_validations_total", []string{"result", "other", "tier", "verify"}, 1},
-		{"an unknown tier is other", []authframe.Event{{Type: authframe.EventTokenValidated, Result: "ok", Tier: "memcached"}},
+		{"an unknown tier is other", []audit.Event{{Type: audit.TokenValidated, Result: "ok", Tier: "memcached"}},
 			"authframe_validations_total", []string{"result", "ok", "tier", "other"}, 1},
-		{"a login success counts as ok", []authframe.Event{{Type: authframe.EventLoginSucceeded, UserID: "u1"}},
+		{"a login success counts as ok", []audit.Event{{Type: audit.LoginSucceeded, UserID: "u1"}},
 			"authframe_logins_total", []string{"result", "ok"}, 1},
-		{"a wrong password counts by its reason", []authframe.Event{{Type: authframe.EventLoginFailed, Reason: "bad_password"}},
+		{"a wrong password counts by its reason", []audit.Event{{Type: audit.LoginFailed, Reason: "bad_password"}},
 			"authframe_logins_total", []string{"result", "bad_password"}, 1},
-		{"an unknown login failure reason is other", []authframe.Event{{Type: authframe.EventLoginFailed, Reason: "alice"}},
+		{"an unknown login failure reason is other", []audit.Event{{Type: audit.LoginFailed, Reason: "alice"}},
 			"authframe_logins_total", []string{"result", "other"}, 1},
-		{"a registration counts", []authframe.Event{{Type: authframe.EventRegistered}},
+		{"a registration counts", []audit.Event{{Type: audit.Registered}},
 			"authframe_registrations_total", nil, 1},
-		{"a refresh counts", []authframe.Event{{Type: authframe.EventRefreshed}},
+		{"a refresh counts", []audit.Event{{Type: audit.Refreshed}},
 			"authframe_refreshes_total", nil, 1},
-		{"a refresh token reuse counts", []authframe.Event{{Type: authframe.EventRefreshReused}},
+		{"a refresh token reuse counts", []audit.Event{{Type: audit.RefreshReused}},
 			"authframe_refresh_reuse_total", nil, 1},
-		{"a revocation counts by kind", []authframe.Event{{Type: authframe.EventRevoked, Kind: "user", Reason: "user_revoked"}},
+		{"a revocation counts by kind", []audit.Event{{Type: audit.Revoked, Kind: "user", Reason: "user_revoked"}},
 			"authframe_revocations_total", []string{"kind", "user"}, 1},
-		{"a received revocation counts apart", []authframe.Event{{Type: authframe.EventRevocationReceived, Kind: "session"}},
+		{"a received revocation counts apart", []audit.Event{{Type: audit.RevocationReceived, Kind: "session"}},
 			"authframe_revocations_received_total", []string{"kind", "session"}, 1},
-		{"a received revocation is not a revocation made here", []authframe.Event{{Type: authframe.EventRevocationReceived, Kind: "session"}},
+		{"a received revocation is not a revocation made here", []audit.Event{{Type: audit.RevocationReceived, Kind: "session"}},
 			"authframe_revocations_total", []string{"kind", "session"}, 0},
-		{"rate limiting counts", []authframe.Event{{Type: authframe.EventRateLimited, Kind: "login"}},
+		{"rate limiting counts", []audit.Event{{Type: audit.RateLimited, Kind: "login"}},
 			"authframe_rate_limited_total", nil, 1},
-		{"a new session counts by kind", []authframe.Event{{Type: authframe.EventSessionCreated, Kind: "cookie"}},
+		{"a new session counts by kind", []audit.Event{{Type: audit.SessionCreated, Kind: "cookie"}},
 			"authframe_sessions_created_total", []string{"kind", "cookie"}, 1},
-		{"an ended session counts", []authframe.Event{{Type: authframe.EventSessionDestroyed, Reason: "logout"}},
+		{"an ended session counts", []audit.Event{{Type: audit.SessionDestroyed, Reason: "logout"}},
 			"authframe_sessions_destroyed_total", nil, 1},
-		{"a CSRF failure counts", []authframe.Event{{Type: authframe.EventCSRFFailed}},
+		{"a CSRF failure counts", []audit.Event{{Type: audit.CSRFFailed}},
 			"authframe_csrf_failures_total", nil, 1},
-		{"a store error counts by operation", []authframe.Event{{Type: authframe.EventDependencyError, Kind: "store", Op: "rotate_refresh", Err: errors.New("down")}},
+		{"a store error counts by operation", []audit.Event{{Type: audit.DependencyError, Kind: "store", Op: "rotate_refresh", Err: errors.New("down")}},
 			"authframe_store_errors_total", []string{"op", "rotate_refresh"}, 1},
-		{"an unknown store operation is other", []authframe.Event{{Type: authframe.EventDependencyError, Kind: "store", Op: "DROP TABLE", Err: errors.New("down")}},
+		{"an unknown store operation is other", []audit.Event{{Type: audit.DependencyError, Kind: "store", Op: "DROP TABLE", Err: errors.New("down")}},
 			"authframe_store_errors_total", []string{"op", "other"}, 1},
-		{"a cache error counts by operation", []authframe.Event{{Type: authframe.EventDependencyError, Kind: "cache", Op: "publish_revocation", Err: errors.New("down")}},
+		{"a cache error counts by operation", []audit.Event{{Type: audit.DependencyError, Kind: "cache", Op: "publish_revocation", Err: errors.New("down")}},
 			"authframe_cache_errors_total", []string{"op", "publish_revocation"}, 1},
 	}
 	for _, tc := range cases {
@@ -177,7 +178,7 @@ func TestCollectorCountsEachEvent(t *testing.T) {
 
 func TestSharedCacheTierCountsVerificationsAsSharedMisses(t *testing.T) {
 	c, reg := newRegistered(t, authprom.WithSharedCacheTier())
-	c.Observe(context.Background(), authframe.Event{Type: authframe.EventTokenValidated, Result: "ok", Tier: "verify"})
+	c.Observe(context.Background(), audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "verify"})
 	if got := value(t, reg, "authframe_cache_misses_total", "tier", "shared"); got != 1 {
 		t.Fatalf("shared misses = %v", got)
 	}
@@ -188,9 +189,9 @@ func TestLabelsStayBoundedWhateverTheEvents(t *testing.T) {
 	before := seriesCount(t, reg)
 	for i := range 500 {
 		s := strings.Repeat("Z", 1+i%7) + string(rune('a'+i%26))
-		for _, typ := range []authframe.EventType{authframe.EventTokenValidated, authframe.EventSessionValidated, authframe.EventLoginFailed, authframe.EventRevoked, authframe.EventRevocationReceived, authframe.EventSessionCreated, authframe.EventDependencyError, authframe.EventType(200)} {
-			c.Observe(context.Background(), authframe.Event{Type: typ, Result: s, Reason: s, Tier: s, Kind: s, Op: s, UserID: s, Username: s, SessionID: s})
-			c.Observe(context.Background(), authframe.Event{Type: authframe.EventDependencyError, Kind: "store", Op: s})
+		for _, typ := range []audit.Type{audit.TokenValidated, audit.SessionValidated, audit.LoginFailed, audit.Revoked, audit.RevocationReceived, audit.SessionCreated, audit.DependencyError, audit.Type(200)} {
+			c.Observe(context.Background(), audit.Event{Type: typ, Result: s, Reason: s, Tier: s, Kind: s, Op: s, UserID: s, Username: s, SessionID: s})
+			c.Observe(context.Background(), audit.Event{Type: audit.DependencyError, Kind: "store", Op: s})
 		}
 	}
 	if after := seriesCount(t, reg); after != before {
@@ -224,8 +225,8 @@ func seriesCount(t *testing.T, g prometheus.Gatherer) int {
 func TestObserveDoesNotAllocate(t *testing.T) {
 	c, _ := newRegistered(t)
 	ctx := context.Background()
-	for typ := authframe.EventTokenValidated; typ <= authframe.EventDependencyError; typ++ {
-		e := authframe.Event{Type: typ, Result: "ok", Reason: "bad_password", Tier: "lru", Kind: "store", Op: "get_session", Duration: time.Microsecond, UserID: "u1", SessionID: "s1"}
+	for typ := audit.TokenValidated; typ <= audit.DependencyError; typ++ {
+		e := audit.Event{Type: typ, Result: "ok", Reason: "bad_password", Tier: "lru", Kind: "store", Op: "get_session", Duration: time.Microsecond, UserID: "u1", SessionID: "s1"}
 		if n := testing.AllocsPerRun(200, func() { c.Observe(ctx, e) }); n != 0 {
 			t.Errorf("%v: %v allocations per Observe", typ, n)
 		}
@@ -253,10 +254,10 @@ func TestScenarioExposesEveryMetric(t *testing.T) {
 	defer st.Close()
 	c, reg := newRegistered(t, authprom.WithStats(st), authprom.WithStatsMaxAge(0))
 	g, err := authframe.New(
-		authframe.WithHMACSecret("", testSecret),
+		authframe.WithHMACSecret(testSecret),
 		authframe.WithIssuer(testIssuer),
 		authframe.WithAudience(testAudience),
-		authframe.WithArgon2Params(testArgon),
+		authframe.WithPasswords(testArgon),
 		authframe.WithStore(st),
 		authframe.WithLoginRateLimit(3, time.Minute),
 		authframe.WithObserver(c),
@@ -270,14 +271,14 @@ func TestScenarioExposesEveryMetric(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Login(ctx, "alice", "wrong password", testClient); err == nil {
+	if _, err := g.VerifyPassword(ctx, "alice", "wrong password", testClient); err == nil {
 		t.Fatal("bad password accepted")
 	}
-	if _, err := g.Login(ctx, "alice", "correct horse battery", testClient); err != nil {
+	if _, err := g.VerifyPassword(ctx, "alice", "correct horse battery", testClient); err != nil {
 		t.Fatal(err)
 	}
 	for range 4 {
-		_, err = g.Login(ctx, "mallory", "whatever1", testClient)
+		_, err = g.VerifyPassword(ctx, "mallory", "whatever1", testClient)
 	}
 	if !errors.Is(err, authframe.ErrRateLimited) {
 		t.Fatalf("not rate limited: %v", err)
@@ -462,7 +463,7 @@ func TestConstLabelsTellGuardsApart(t *testing.T) {
 	}
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(a, b)
-	a.Observe(context.Background(), authframe.Event{Type: authframe.EventRegistered})
+	a.Observe(context.Background(), audit.Event{Type: audit.Registered})
 	if got := value(t, reg, "authframe_registrations_total", "guard", "a"); got != 1 {
 		t.Fatalf("guard a = %v", got)
 	}
@@ -474,7 +475,7 @@ func TestConstLabelsTellGuardsApart(t *testing.T) {
 func TestLatencyHistogramBuckets(t *testing.T) {
 	c, reg := newRegistered(t, authprom.WithBuckets(1e-6, 1e-3))
 	for _, d := range []time.Duration{time.Microsecond, 2 * time.Microsecond, 2 * time.Millisecond, -time.Second} {
-		c.Observe(context.Background(), authframe.Event{Type: authframe.EventTokenValidated, Result: "ok", Tier: "verify", Duration: d})
+		c.Observe(context.Background(), audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "verify", Duration: d})
 	}
 	mfs, err := reg.Gather()
 	if err != nil {

@@ -1,6 +1,6 @@
 // Package authprom exports the events of an authframe Guard as Prometheus metrics.
 //
-// A Collector is both an authframe.Observer and a prometheus.Collector: register it on
+// A Collector is both an audit.Observer and a prometheus.Collector: register it on
 // your own registry (never the default one behind your back) and give it to the Guard.
 //
 //	metrics, err := authprom.New(authprom.WithStats(st))

@@ -26,7 +26,7 @@ func Example() {
 	reg.MustRegister(metrics)
 
 	guard, err := authframe.New(
-		authframe.WithHMACSecret("", []byte("an example secret of 32 bytes or more")),
+		authframe.WithHMACSecret([]byte("an example secret of 32 bytes or more")),
 		authframe.WithStore(st),
 		authframe.WithObserver(metrics),
 	)

@@ -6,7 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/audit"
 )
 
 // validationMetrics holds what is touched on every request: the validation counts and
@@ -57,7 +57,7 @@ func newValidationMetrics(cfg config) *validationMetrics {
 	return v
 }
 
-func (v *validationMetrics) observe(e authframe.Event) {
+func (v *validationMetrics) observe(e audit.Event) {
 	t := tierOf(e.Tier)
 	v.counts[resultOf(e.Result)][t].Add(1)
 	if t == tierNone {

@@ -42,7 +42,7 @@ func isFailure(err error) bool {
 }
 
 // BreakerState reports the circuit breaker's state: "closed", "open" or "half-open"
-// (authframe.BreakerStater, shown by the Guard's health report).
+// (store.BreakerStater, shown by the Guard's health report).
 func (s *Store) BreakerState() string { return s.br.State() }
 
 // call is the bookkeeping of one operation: the breaker's leave and the deadline.

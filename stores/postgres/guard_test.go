@@ -22,7 +22,7 @@ func TestTwoGuardsOnOneDatabaseAreOneService(t *testing.T) {
 		st := pgstore.OpenStore(t, p, pgstore.WithSchema(schema))
 		g, err := authframe.New(
 			authframe.WithStore(st),
-			authframe.WithHMACSecret("", []byte("a-test-secret-of-at-least-32-bytes!!")),
+			authframe.WithHMACSecret([]byte("a-test-secret-of-at-least-32-bytes!!")),
 			authframe.WithIssuer("https://auth.test"),
 			authframe.WithAudience("test"),
 		)

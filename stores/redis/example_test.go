@@ -40,7 +40,7 @@ func Example() {
 
 	guard, err := authframe.New(
 		authframe.WithStore(st),
-		authframe.WithHMACSecret("", []byte("an example secret of 32 bytes or more")),
+		authframe.WithHMACSecret([]byte("an example secret of 32 bytes or more")),
 		authframe.WithIssuer("https://auth.example.com"),
 		authframe.WithAudience("api"),
 	)
@@ -53,7 +53,7 @@ func Example() {
 	if _, err := guard.EnsureUser(ctx, "alice", "a long enough password"); err != nil {
 		log.Fatal(err)
 	}
-	u, err := guard.Login(ctx, "alice", "a long enough password", client1)
+	u, err := guard.VerifyPassword(ctx, "alice", "a long enough password", client1)
 	if err != nil {
 		log.Fatal(err)
 	}

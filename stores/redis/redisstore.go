@@ -121,7 +121,7 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // BreakerState reports the circuit breaker's state: "closed", "open" or "half-open"
-// (authframe.BreakerStater, shown by the Guard's health report).
+// (store.BreakerStater, shown by the Guard's health report).
 func (s *Store) BreakerState() string { return s.br.State() }
 
 // enter asks the breaker whether a call may go to Redis. probe is true for the one call let

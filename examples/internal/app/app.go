@@ -1,6 +1,7 @@
 package app
 
 import (
+	"slices"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/keys"
 	"github.com/authframe/authframe/core/store"
 )
 
@@ -91,36 +93,42 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	opts := []authframe.Option{
 		authframe.WithIssuer(cfg.Issuer),
 		authframe.WithAudience(cfg.Audience),
-		authframe.WithTokenTTL(cfg.AccessTTL, cfg.RefreshTTL),
-		authframe.WithSessionTimeouts(cfg.SessionIdle, cfg.SessionAbsolute),
-		authframe.WithLoginRateLimit(cfg.LoginLimit, cfg.LoginWindow),
+		authframe.WithTokens(authframe.TokenConfig{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL}),
+		authframe.WithSessions(authframe.SessionConfig{IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionAbsolute}),
+		authframe.WithRateLimits(authframe.RateLimits{
+			Login: cfg.LoginLimit, Window: cfg.LoginWindow,
+			Account: limitOrOff(cfg.AccountLimit), Address: limitOrOff(cfg.AddressLimit),
+			Register: limitOrOff(cfg.RegisterLimit), Refresh: limitOrOff(cfg.RefreshLimit),
+		}),
+		authframe.WithPublicURL(cfg.PublicURL),
 		authframe.WithRolePermissions("admin", "*:*"),
+		authframe.WithRolePermissions("user", "read:notes", "write:notes"),
 		authframe.WithFailOpen(cfg.FailOpen),
 		authframe.WithLogger(logger),
 		authframe.WithStore(b.store),
 	}
 	if b.cache != nil {
-		opts = append(opts, authframe.WithSharedCache(b.cache))
+		opts = append(opts, authframe.WithCache(authframe.CacheConfig{Shared: b.cache}))
 	}
 	opts = append(opts, b.observers...)
 	switch {
 	case cfg.Secret != nil:
-		opts = append(opts, authframe.WithHMACSecret("", cfg.Secret))
+		opts = append(opts, authframe.WithHMACSecret(cfg.Secret))
 	case cfg.KeyFile != "":
 		opts = append(opts, authframe.WithKeyFile(cfg.KeyFile))
 	default:
-		pem, err := authframe.GenerateEd25519PEM()
+		pem, err := keys.GenerateEd25519PEM()
 		if err != nil {
 			return nil, err
 		}
 		logger.Warn("no AUTHFRAME_SECRET or AUTHFRAME_KEY_FILE: generated an Ed25519 signing key; tokens do not survive a restart")
-		opts = append(opts, authframe.WithKeyPEM(pem))
+		opts = append(opts, authframe.WithKey(authframe.Key{PEM: pem}))
 	}
 	if cfg.InsecureCookies {
 		opts = append(opts, authframe.WithInsecureCookies())
 	}
 	if cfg.OIDCIssuer != "" {
-		opts = append(opts, authframe.WithOIDC(cfg.OIDCIssuer, cfg.OIDCAudience))
+		opts = append(opts, authframe.WithRemote(authframe.RemoteIssuer{Issuer: cfg.OIDCIssuer, Audience: []string{cfg.OIDCAudience}}))
 	}
 	g, err := authframe.New(opts...)
 	if err != nil {
@@ -132,13 +140,42 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if cfg.AdminUser != "" {
 		c, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		if _, err := g.EnsureUser(c, cfg.AdminUser, cfg.AdminPassword, "admin"); err != nil {
+		if err := a.ensureAdmin(c); err != nil {
 			return nil, fmt.Errorf("AUTHFRAME_ADMIN_USER: %v", err)
 		}
 	}
 	ok = true
 	return a, nil
 }
+
+// ensureAdmin creates the administrator of AUTHFRAME_ADMIN_USER, or gives an existing user
+// of that name the admin role (its password is kept).
+func (a *App) ensureAdmin(ctx context.Context) error {
+	cfg := a.Config
+	_, err := a.Guard.Register(ctx, authframe.ClientInfo{}, cfg.AdminUser, cfg.AdminPassword, "admin")
+	if !errors.Is(err, authframe.ErrConflict) {
+		return err
+	}
+	u, ok, err := a.Store.GetUserByUsername(ctx, cfg.AdminUser)
+	if err != nil || !ok {
+		return errors.Join(err, errors.New("the user vanished"))
+	}
+	if slices.Contains(u.Roles, "admin") {
+		return nil
+	}
+	return a.Guard.SetRoles(ctx, u.ID, append(slices.Clone(u.Roles), "admin")...)
+}
+
+// limitOrOff maps the apps' "0 is off" to RateLimits' "negative is off".
+func limitOrOff(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// UserRoles are the roles of every user that POST /auth/register creates.
+var UserRoles = []string{"user"}
 
 // Close releases the Guard and the backends, newest first.
 func (a *App) Close() {
@@ -237,7 +274,7 @@ func FrameworkError(status int, message string) error {
 		if message == "" {
 			message = http.StatusText(status)
 		}
-		return &authframe.Error{Code: authframe.CodeInvalidRequest, Status: status, Message: message}
+		return &authframe.Error{Code: authframe.ErrInvalidRequest, Status: status, Message: message}
 	}
 	return authframe.ErrInternal
 }

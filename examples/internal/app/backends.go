@@ -20,7 +20,7 @@ import (
 
 type backends struct {
 	store     store.Store
-	cache     authframe.Cache
+	cache     store.Cache
 	observers []authframe.Option
 	metrics   http.Handler
 	close     []func()

@@ -5,6 +5,7 @@
 package app
 
 import (
+	"net/url"
 	"errors"
 	"fmt"
 	"os"
@@ -35,6 +36,15 @@ type Config struct {
 	OIDCAudience    string
 	FailOpen        bool
 	InsecureCookies bool
+	// PublicURL is the app's external origin (AUTHFRAME_PUBLIC_URL, default http://ADDR).
+	PublicURL string
+	// AccountLimit, AddressLimit, RegisterLimit and RefreshLimit are the Guard's further
+	// rate limits (AUTHFRAME_ACCOUNT_LIMIT and so on); 0, the default, turns each off, so
+	// that the apps keep the contract's behaviour unless configured.
+	AccountLimit  int
+	AddressLimit  int
+	RegisterLimit int
+	RefreshLimit  int
 	// Timeouts are the server's connection deadlines; the environment does not set them
 	// (LoadConfig leaves the defaults), tests shorten them.
 	Timeouts Timeouts
@@ -63,6 +73,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.Timeouts = Timeouts{ReadHeader: ReadHeaderTimeout, Read: ReadTimeout, Write: WriteTimeout, Idle: IdleTimeout}
 	c.Issuer = get("AUTHFRAME_ISSUER", "http://"+c.Addr)
+	c.PublicURL = get("AUTHFRAME_PUBLIC_URL", "http://"+c.Addr)
+	if err := checkURL(c.PublicURL); err != nil {
+		return c, fmt.Errorf("AUTHFRAME_PUBLIC_URL: %v", err)
+	}
 	c.OIDCAudience = get("AUTHFRAME_OIDC_AUDIENCE", c.Audience)
 	switch c.Store {
 	case "memory", "redis", "postgres":
@@ -114,6 +128,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("AUTHFRAME_LOGIN_LIMIT: want a positive integer, got %q", getenv("AUTHFRAME_LOGIN_LIMIT"))
 	}
 	c.LoginLimit = n
+	for _, l := range []struct {
+		name string
+		dst  *int
+	}{{"AUTHFRAME_ACCOUNT_LIMIT", &c.AccountLimit}, {"AUTHFRAME_ADDRESS_LIMIT", &c.AddressLimit}, {"AUTHFRAME_REGISTER_LIMIT", &c.RegisterLimit}, {"AUTHFRAME_REFRESH_LIMIT", &c.RefreshLimit}} {
+		v := getenv(l.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return c, fmt.Errorf("%s: want a non-negative integer, got %q", l.name, v)
+		}
+		*l.dst = n
+	}
 	if (c.AdminUser == "") != (c.AdminPassword == "") {
 		return c, errors.New("AUTHFRAME_ADMIN_USER and AUTHFRAME_ADMIN_PASSWORD: set both or neither")
 	}
@@ -130,4 +158,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// checkURL accepts an absolute http(s) URL.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/endpoint"
 )
 
 // Call is one request as the endpoints see it, gathered by each framework's glue.
@@ -26,7 +27,7 @@ type Call struct {
 }
 
 // Result is an endpoint's answer, written by each framework's glue: Err (rendered with
-// authframe.RenderError), or Status with JSON (marshalled) or Raw (already JSON).
+// endpoint.RenderError), or Status with JSON (marshalled) or Raw (already JSON).
 type Result struct {
 	Status  int
 	JSON    any
@@ -49,7 +50,7 @@ func ReadBody(r io.Reader) ([]byte, error) {
 		if errors.As(err, &mbe) {
 			return nil, authframe.ErrPayloadTooLarge
 		}
-		return nil, authframe.BadRequest("could not read the request body")
+		return nil, endpoint.BadRequest("could not read the request body")
 	}
 	if len(b) > BodyLimit {
 		return nil, authframe.ErrPayloadTooLarge
@@ -60,7 +61,7 @@ func ReadBody(r io.Reader) ([]byte, error) {
 // ErrEncodedBody refuses a request body with a content coding. Decompressing it would let
 // a few hundred kilobytes inflate to gigabytes before BodyLimit could be checked, and no
 // client of the contract needs to compress a login.
-var ErrEncodedBody = &authframe.Error{Code: authframe.CodeInvalidRequest, Status: http.StatusUnsupportedMediaType, Message: "a Content-Encoding other than identity is not accepted"}
+var ErrEncodedBody = &authframe.Error{Code: authframe.ErrInvalidRequest, Status: http.StatusUnsupportedMediaType, Message: "a Content-Encoding other than identity is not accepted"}
 
 // AcceptEncoding is the Accept-Encoding header of the 415 that ErrEncodedBody answers:
 // RFC 9110 §15.5.16 has it name the codings the server would have taken.
@@ -102,24 +103,24 @@ func decodeCredentials(c Call, allowForm bool) (credentials, error) {
 	if allowForm && mt == "application/x-www-form-urlencoded" {
 		v, err := url.ParseQuery(string(c.Body))
 		if err != nil {
-			return cr, authframe.BadRequest("malformed form body")
+			return cr, endpoint.BadRequest("malformed form body")
 		}
 		cr.Username, cr.Password = v.Get("username"), v.Get("password")
 	} else if err := decodeJSON(c.Body, &cr); err != nil {
 		return cr, err
 	}
 	if cr.Username == "" || cr.Password == "" {
-		return cr, authframe.BadRequest("username and password are required")
+		return cr, endpoint.BadRequest("username and password are required")
 	}
 	return cr, nil
 }
 
 func decodeJSON(body []byte, v any) error {
 	if len(body) == 0 {
-		return authframe.BadRequest("a JSON body is required")
+		return endpoint.BadRequest("a JSON body is required")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return authframe.BadRequest("malformed JSON body")
+		return endpoint.BadRequest("malformed JSON body")
 	}
 	return nil
 }
@@ -130,7 +131,7 @@ func (a *App) Register(c Call) Result {
 	if err != nil {
 		return fail(err)
 	}
-	u, err := a.Guard.Register(c.Ctx, cr.Username, cr.Password)
+	u, err := a.Guard.Register(c.Ctx, c.Client, cr.Username, cr.Password, UserRoles...)
 	if err != nil {
 		return fail(err)
 	}
@@ -143,7 +144,7 @@ func (a *App) Token(c Call) Result {
 	if err != nil {
 		return fail(err)
 	}
-	u, err := a.Guard.Login(c.Ctx, cr.Username, cr.Password, c.Client)
+	u, err := a.Guard.VerifyPassword(c.Ctx, c.Client, cr.Username, cr.Password)
 	if err != nil {
 		return fail(err)
 	}
@@ -163,7 +164,7 @@ func (a *App) Refresh(c Call) Result {
 		return fail(err)
 	}
 	if body.RefreshToken == "" {
-		return fail(authframe.BadRequest("refresh_token is required"))
+		return fail(endpoint.BadRequest("refresh_token is required"))
 	}
 	pair, err := a.Guard.Refresh(c.Ctx, body.RefreshToken, c.Client)
 	if err != nil {
@@ -187,7 +188,7 @@ func (a *App) SessionLogin(c Call) Result {
 	if err != nil {
 		return fail(err)
 	}
-	u, err := a.Guard.Login(c.Ctx, cr.Username, cr.Password, c.Client)
+	u, err := a.Guard.VerifyPassword(c.Ctx, c.Client, cr.Username, cr.Password)
 	if err != nil {
 		return fail(err)
 	}
@@ -203,7 +204,8 @@ func (a *App) SessionLogout(c Call) Result {
 	if c.Principal == nil || c.Principal.Method != authframe.MethodSession {
 		return fail(authframe.ErrSessionInvalid)
 	}
-	cookie, err := a.Guard.EndSession(c.Ctx, c.Principal)
+	err := a.Guard.Logout(c.Ctx, c.Principal)
+	cookie := a.Guard.ClearSessionCookie()
 	if err != nil {
 		return fail(err)
 	}
@@ -229,7 +231,7 @@ func nonNil(s []string) []string {
 // Echo is POST /api/echo: the JSON body back.
 func (a *App) Echo(c Call) Result {
 	if len(c.Body) == 0 || !json.Valid(c.Body) {
-		return fail(authframe.BadRequest("a JSON body is required"))
+		return fail(endpoint.BadRequest("a JSON body is required"))
 	}
 	return Result{Status: http.StatusOK, Raw: c.Body}
 }
@@ -282,10 +284,10 @@ func (a *App) Health(ctx context.Context) Result {
 }
 
 // NotFound answers unknown routes in the contract's error shape.
-var NotFound = &authframe.Error{Code: authframe.CodeInvalidRequest, Status: http.StatusNotFound, Message: "no such route"}
+var NotFound = &authframe.Error{Code: authframe.ErrInvalidRequest, Status: http.StatusNotFound, Message: "no such route"}
 
 // MethodNotAllowed answers known paths with the wrong method.
-var MethodNotAllowed = &authframe.Error{Code: authframe.CodeInvalidRequest, Status: http.StatusMethodNotAllowed, Message: "method not allowed"}
+var MethodNotAllowed = &authframe.Error{Code: authframe.ErrInvalidRequest, Status: http.StatusMethodNotAllowed, Message: "method not allowed"}
 
 // Encode renders a Result's body and content type (errors excluded).
 func (r Result) Encode() []byte {
@@ -304,4 +306,13 @@ func (r Result) Encode() []byte {
 func IsJSONRequest(ct string) bool {
 	mt, _, _ := mime.ParseMediaType(ct)
 	return mt == "" || mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// JWKS serves the Guard's public keys with caching headers.
+func JWKS(g *authframe.Guard) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(g.JWKS())
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/audit"
 	"github.com/authframe/authframe/core/store"
 	authprom "github.com/authframe/authframe/observability/prometheus"
 )
@@ -34,7 +35,7 @@ func (b *backends) observe(logger *slog.Logger) error {
 	b.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	b.observers = append(b.observers,
 		authframe.WithObserver(collector),
-		authframe.WithObserver(authframe.NewAuditLogger(logger)),
+		authframe.WithObserver(audit.NewLogger(logger)),
 	)
 	return nil
 }
