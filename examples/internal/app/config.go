@@ -5,9 +5,9 @@
 package app
 
 import (
-	"net/url"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"time"
