@@ -141,7 +141,7 @@ func BenchmarkVerifyCached(b *testing.B) {
 }
 
 func BenchmarkLifecycle(b *testing.B) {
-	g, err := authframe.New(authframe.WithHMACSecret(hmacSecret), authframe.WithIssuer(testIss), authframe.WithAudience(testAud), authframe.WithRateLimits(authframe.RateLimits{Login: 1 << 30, Window: time.Minute}))
+	g, err := authframe.New(authframe.WithHMACSecret(hmacSecret), authframe.WithIssuer(testIss), authframe.WithAudience(testAud), authframe.WithRateLimits(authframe.RateLimits{Login: 1 << 30, Window: time.Minute, Address: -1, Account: -1}))
 	if err != nil {
 		b.Fatal(err)
 	}

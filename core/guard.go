@@ -90,10 +90,10 @@ func New(opts ...Option) (*Guard, error) {
 		// Without both checks a token signed by the same key for another service (or by
 		// another service holding the key) would be accepted here.
 		if cfg.checkIssuer && len(cfg.issuers) == 0 {
-			return nil, errors.New("authframe: no issuer: set WithIssuer, or WithoutIssuerCheck to accept tokens of any issuer signed by the keys")
+			return nil, errors.New("authframe: no issuer: set WithIssuer, or TokenConfig.InsecureAnyIssuer to accept tokens of any issuer signed by the keys")
 		}
 		if cfg.checkAudience && len(cfg.audiences) == 0 {
-			return nil, errors.New("authframe: no audience: set WithAudience, or WithoutAudienceCheck to accept tokens meant for any audience signed by the keys")
+			return nil, errors.New("authframe: no audience: set WithAudience, or TokenConfig.InsecureAnyAudience to accept tokens meant for any audience signed by the keys")
 		}
 	}
 	if cfg.insecureCookies {

@@ -5,7 +5,7 @@
 //
 //	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 //	cache, err := rediscache.New(client)
-//	guard, err := authframe.New(authframe.WithKeyFile("signing.pem"), authframe.WithCache(authframe.CacheConfig{Shared: cache}))
+//	guard, err := authframe.New(authframe.WithKeyFile("signing.pem"), authframe.WithIssuer(iss), authframe.WithAudience(aud), authframe.WithCache(authframe.CacheConfig{Shared: cache}))
 //
 // A token verified by one instance is then a Redis GET away on every other instance (the
 // "shared" tier, behind each instance's in-process LRU), and a revocation made on one

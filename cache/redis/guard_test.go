@@ -11,6 +11,7 @@ import (
 
 	authframe "github.com/authframe/authframe/core"
 	"github.com/authframe/authframe/core/audit"
+	"github.com/authframe/authframe/core/store"
 
 	rediscache "github.com/authframe/authframe/cache/redis"
 )
@@ -307,5 +308,46 @@ func TestRedisOutage(t *testing.T) {
 			}
 			t.Logf("recovered %v after Redis came back", time.Since(back))
 		})
+	}
+}
+
+// Whoever can write to the cache's Redis can publish revocations, but not with the MAC that
+// only holders of the Guards' keys can make: such a revocation reaches every watcher and is
+// ignored by every Guard.
+func TestForgedRevocationsAreIgnored(t *testing.T) {
+	url := redisURL(t)
+	cb, cx, cw := newClient(t, url, ""), newClient(t, url, ""), newClient(t, url, "")
+	prefix := testPrefix(t, cb)
+	st := feedless{newStore(t)}
+	b, evB := newGuard(t, newCache(t, cb, rediscache.WithPrefix(prefix), relaxed), st)
+	attacker := newCache(t, cx, rediscache.WithPrefix(prefix), relaxed)
+	witness := watch(t, newCache(t, cw, rediscache.WithPrefix(prefix), relaxed))
+	ctx := context.Background()
+	tok := issue(t, b)
+	p, err := b.VerifyToken(ctx, tok)
+	mustNotErr(t, err, "VerifyToken")
+	now := time.Now()
+	for _, r := range []store.Revocation{
+		{Kind: store.RevokeSession, Key: p.SessionID, At: now, ExpiresAt: now.Add(time.Hour)},
+		{Kind: store.RevokeUser, Key: p.UserID, At: now.Add(24 * time.Hour), ExpiresAt: now.Add(48 * time.Hour)},
+		{Kind: store.RevokeSession, Key: p.SessionID, At: now, ExpiresAt: now.Add(time.Hour), MAC: []byte("0123456789abcdef0123456789abcdef")},
+	} {
+		mustNotErr(t, attacker.PublishRevocation(ctx, r), "publish a forged revocation")
+	}
+	eventually(t, 2*time.Second, "the forged revocations reach a watcher", func() bool {
+		_, ok := witness.deliveredAt(p.UserID)
+		return ok
+	})
+	time.Sleep(100 * time.Millisecond) // B's subscription gets the same messages
+	if _, err := b.VerifyToken(ctx, tok); err != nil {
+		t.Fatalf("a revocation without a valid MAC was honoured: %v", err)
+	}
+	if n := evB.count(audit.RevocationReceived); n != 0 {
+		t.Fatalf("B took %d forged revocations", n)
+	}
+	// A genuine one, through the Guard, still works.
+	mustNotErr(t, b.Logout(ctx, p), "Logout")
+	if _, err := b.VerifyToken(ctx, tok); !errors.Is(err, authframe.ErrTokenRevoked) {
+		t.Fatalf("after a genuine logout: %v", err)
 	}
 }

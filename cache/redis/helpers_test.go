@@ -261,7 +261,7 @@ func newQuietGuard(t testing.TB, cache store.Cache, st store.Store, extra ...aut
 		authframe.WithAudience("rediscache-test"),
 		authframe.WithStore(st),
 		authframe.WithPasswords(cheapArgon),
-		authframe.WithLoginRateLimit(1_000_000, time.Minute),
+		authframe.WithRateLimits(authframe.RateLimits{Login: 1_000_000, Window: time.Minute, Address: -1, Account: -1, Refresh: -1}),
 	}
 	if cache != nil {
 		opts = append(opts, authframe.WithCache(authframe.CacheConfig{Shared: cache}))
@@ -279,10 +279,10 @@ func issue(t testing.TB, g *authframe.Guard) string {
 	t.Helper()
 	ctx := context.Background()
 	name := "user-" + randomHex(6)
-	if _, err := g.Register(ctx, name, "correct horse battery", "member"); err != nil {
+	if _, err := g.Register(ctx, authframe.ClientInfo{}, name, "correct horse battery", "member"); err != nil {
 		t.Fatalf("Register: %v", err)
 	}
-	u, err := g.VerifyPassword(ctx, name, "correct horse battery", authframe.ClientInfo{IP: "192.0.2.1"})
+	u, err := g.VerifyPassword(ctx, authframe.ClientInfo{IP: "192.0.2.1"}, name, "correct horse battery")
 	if err != nil {
 		t.Fatalf("Login: %v", err)
 	}

@@ -58,7 +58,7 @@ func TestValidationSpanStartsWhenTheValidationStarted(t *testing.T) {
 	sr, tp := newRecorder(t)
 	ctx, parent := tp.Tracer("test").Start(context.Background(), "request")
 	tr := authotel.NewTracer(tp)
-	tr.Observe(ctx, audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "verify", Method: authframe.MethodBearer, Duration: 3 * time.Millisecond, UserID: "u-secret", SessionID: "sid-secret"})
+	tr.Observe(ctx, audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "verify", Method: string(authframe.MethodBearer), Duration: 3 * time.Millisecond, UserID: "u-secret", SessionID: "sid-secret"})
 	parent.End()
 
 	spans := spansNamed(sr, authotel.SpanValidateToken)
@@ -96,11 +96,11 @@ func TestValidationSpanStatusAndBoundedAttributes(t *testing.T) {
 		tier       string
 		statusCode codes.Code
 	}{
-		{"a refused token is the client's fault, not an error", audit.Event{Type: audit.TokenValidated, Result: "expired", Tier: "verify", Method: authframe.MethodBearer}, authotel.SpanValidateToken, "expired", "verify", codes.Unset},
-		{"an undecidable token is an error", audit.Event{Type: audit.TokenValidated, Result: "unavailable", Tier: "lru", Method: authframe.MethodBearer}, authotel.SpanValidateToken, "unavailable", "lru", codes.Error},
-		{"a session validation has its own span name", audit.Event{Type: audit.SessionValidated, Result: "csrf", Tier: "store", Method: authframe.MethodSession}, authotel.SpanValidateSession, "csrf", "store", codes.Unset},
+		{"a refused token is the client's fault, not an error", audit.Event{Type: audit.TokenValidated, Result: "expired", Tier: "verify", Method: string(authframe.MethodBearer)}, authotel.SpanValidateToken, "expired", "verify", codes.Unset},
+		{"an undecidable token is an error", audit.Event{Type: audit.TokenValidated, Result: "unavailable", Tier: "lru", Method: string(authframe.MethodBearer)}, authotel.SpanValidateToken, "unavailable", "lru", codes.Error},
+		{"a session validation has its own span name", audit.Event{Type: audit.SessionValidated, Result: "csrf", Tier: "store", Method: string(authframe.MethodSession)}, authotel.SpanValidateSession, "csrf", "store", codes.Unset},
 		{"unknown values become other", audit.Event{Type: audit.TokenValidated, Result: "eyJhbGciOi.leak", Tier: "/api/users/42", Method: "x"}, authotel.SpanValidateToken, "other", "other", codes.Unset},
-		{"a token refused before any tier has tier none", audit.Event{Type: audit.TokenValidated, Result: "oversized", Method: authframe.MethodBearer}, authotel.SpanValidateToken, "oversized", "none", codes.Unset},
+		{"a token refused before any tier has tier none", audit.Event{Type: audit.TokenValidated, Result: "oversized", Method: string(authframe.MethodBearer)}, authotel.SpanValidateToken, "oversized", "none", codes.Unset},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,7 +135,7 @@ func TestCachedHitSpansCanBeLeftOut(t *testing.T) {
 }
 
 func TestValidationsOutsideARecordingSpanAreRootsOnlyWhenAskedFor(t *testing.T) {
-	e := audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "verify", Method: authframe.MethodBearer}
+	e := audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "verify", Method: string(authframe.MethodBearer)}
 	sr, tp := newRecorder(t)
 	authotel.NewTracer(tp).Observe(context.Background(), e)
 	if n := len(sr.Ended()); n != 0 {
@@ -230,7 +230,7 @@ func TestGuardWithTracing(t *testing.T) {
 	}
 	defer g.Close()
 	ctx, req := tp.Tracer("test").Start(context.Background(), "request")
-	u, err := g.Register(ctx, "alice", "correct horse battery")
+	u, err := g.Register(ctx, authframe.ClientInfo{}, "alice", "correct horse battery")
 	if err != nil {
 		t.Fatal(err)
 	}

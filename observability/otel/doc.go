@@ -14,7 +14,7 @@
 //	tp := sdktrace.NewTracerProvider(...)
 //	rs, err := redisstore.New(client)
 //	rc, err := rediscache.New(client)
-//	guard, err := authframe.New(key,
+//	guard, err := authframe.New(key, authframe.WithIssuer(iss), authframe.WithAudience(aud),
 //		authframe.WithStore(authotel.WrapStore(rs, tp)),
 //		authframe.WithCache(authframe.CacheConfig{Shared: authotel.WrapCache(rc, tp)}),
 //		authframe.WithObserver(authotel.NewTracer(tp)))

@@ -21,6 +21,8 @@ func Example() {
 	st := memstore.New()
 	defer st.Close()
 	guard, err := authframe.New(
+		authframe.WithIssuer("https://auth.example"),
+		authframe.WithAudience("api.example"),
 		authframe.WithHMACSecret([]byte("an example secret of 32 bytes or more")),
 		authframe.WithStore(authotel.WrapStore(st, tp)),
 		authframe.WithObserver(authotel.NewTracer(tp)),

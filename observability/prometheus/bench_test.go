@@ -66,7 +66,7 @@ func BenchmarkObserve(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "lru", Method: authframe.MethodBearer, Duration: 120, UserID: "u1", SessionID: "s1"}
+	e := audit.Event{Type: audit.TokenValidated, Result: "ok", Tier: "lru", Method: string(authframe.MethodBearer), Duration: 120, UserID: "u1", SessionID: "s1"}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -259,7 +259,7 @@ func TestScenarioExposesEveryMetric(t *testing.T) {
 		authframe.WithAudience(testAudience),
 		authframe.WithPasswords(testArgon),
 		authframe.WithStore(st),
-		authframe.WithLoginRateLimit(3, time.Minute),
+		authframe.WithRateLimits(authframe.RateLimits{Login: 3, Window: time.Minute}),
 		authframe.WithObserver(c),
 	)
 	if err != nil {
@@ -267,18 +267,18 @@ func TestScenarioExposesEveryMetric(t *testing.T) {
 	}
 	defer g.Close()
 	ctx := context.Background()
-	u, err := g.Register(ctx, "alice", "correct horse battery")
+	u, err := g.Register(ctx, authframe.ClientInfo{}, "alice", "correct horse battery")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.VerifyPassword(ctx, "alice", "wrong password", testClient); err == nil {
+	if _, err := g.VerifyPassword(ctx, testClient, "alice", "wrong password"); err == nil {
 		t.Fatal("bad password accepted")
 	}
-	if _, err := g.VerifyPassword(ctx, "alice", "correct horse battery", testClient); err != nil {
+	if _, err := g.VerifyPassword(ctx, testClient, "alice", "correct horse battery"); err != nil {
 		t.Fatal(err)
 	}
 	for range 4 {
-		_, err = g.VerifyPassword(ctx, "mallory", "whatever1", testClient)
+		_, err = g.VerifyPassword(ctx, testClient, "mallory", "whatever1")
 	}
 	if !errors.Is(err, authframe.ErrRateLimited) {
 		t.Fatalf("not rate limited: %v", err)

@@ -5,7 +5,7 @@
 //
 //	metrics, err := authprom.New(authprom.WithStats(st))
 //	reg.MustRegister(metrics)
-//	guard, err := authframe.New(key, authframe.WithStore(st), authframe.WithObserver(metrics))
+//	guard, err := authframe.New(key, authframe.WithIssuer(iss), authframe.WithAudience(aud), authframe.WithStore(st), authframe.WithObserver(metrics))
 //	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 //
 // Every label value comes from a closed set fixed in New, and every series is created

@@ -26,6 +26,8 @@ func Example() {
 	reg.MustRegister(metrics)
 
 	guard, err := authframe.New(
+		authframe.WithIssuer("https://auth.example"),
+		authframe.WithAudience("api.example"),
 		authframe.WithHMACSecret([]byte("an example secret of 32 bytes or more")),
 		authframe.WithStore(st),
 		authframe.WithObserver(metrics),

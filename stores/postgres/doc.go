@@ -5,7 +5,7 @@
 //	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
 //	st, err := pgstore.New(ctx, pool)          // migrates, starts the cleanup job
 //	defer st.Close()
-//	guard, err := authframe.New(authframe.WithStore(st), authframe.WithKeyFile("signing.pem"))
+//	guard, err := authframe.New(authframe.WithStore(st), authframe.WithKeyFile("signing.pem"), authframe.WithIssuer(iss), authframe.WithAudience(aud))
 //
 // # Schema and migrations
 //

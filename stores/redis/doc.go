@@ -8,7 +8,7 @@
 //	st, err := redisstore.New(client)
 //	if err != nil { ... }
 //	defer st.Close()
-//	guard, err := authframe.New(authframe.WithStore(st), authframe.WithKeyFile("signing.pem"))
+//	guard, err := authframe.New(authframe.WithStore(st), authframe.WithKeyFile("signing.pem"), authframe.WithIssuer(iss), authframe.WithAudience(aud))
 //
 // Records expire by native TTLs: a session is one hash, its refresh family included, that
 // expires at the session's deadline, which a touch or a refresh moves (PEXPIREAT). Every
