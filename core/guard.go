@@ -263,6 +263,10 @@ func (g *Guard) configFingerprint(algs []string) []byte {
 	}
 	w("typ")
 	w(g.cfg.types...)
+	if g.cfg.claims != nil {
+		// Instances with different claim types never share entries.
+		w("claims", g.cfg.claims.typ.PkgPath()+"."+g.cfg.claims.typ.String())
+	}
 	w("checks", fmt.Sprint(g.cfg.checkIssuer, g.cfg.checkAudience, g.cfg.leeway))
 	return h.Sum(nil)
 }
@@ -285,6 +289,8 @@ type cachedPrincipal struct {
 	L   bool     `json:"l,omitempty"`
 	Iat int64    `json:"iat,omitempty"`
 	Exp int64    `json:"exp"`
+	// C holds the WithClaims claims as JSON.
+	C json.RawMessage `json:"c,omitempty"`
 }
 
 // encodePrincipal is the shared-tier value for key: a MAC over key and the JSON, then the
@@ -293,6 +299,9 @@ func (g *Guard) encodePrincipal(key string, p *Principal, exp time.Time) []byte 
 	c := cachedPrincipal{U: p.UserID, N: p.Username, R: p.Roles, S: p.SessionID, J: p.TokenID, I: p.Issuer, L: p.Local, Exp: exp.UnixMilli()}
 	if !p.IssuedAt.IsZero() {
 		c.Iat = p.IssuedAt.Unix()
+	}
+	if p.claims != nil {
+		c.C, _ = json.Marshal(p.claims)
 	}
 	b, _ := json.Marshal(c)
 	return append(g.cacheMAC(key, b), b...)
@@ -326,6 +335,13 @@ func (g *Guard) decodePrincipal(key string, b []byte) (*Principal, error) {
 	p := &Principal{UserID: c.U, Username: c.N, Roles: c.R, SessionID: c.S, TokenID: c.J, Issuer: c.I, Local: c.L, Method: MethodBearer, ExpiresAt: time.UnixMilli(c.Exp)}
 	if c.Iat != 0 {
 		p.IssuedAt = time.Unix(c.Iat, 0)
+	}
+	if len(c.C) > 0 && g.cfg.claims != nil {
+		v, err := g.cfg.claims.decode(c.C)
+		if err != nil {
+			return nil, err
+		}
+		p.claims = v
 	}
 	return p, nil
 }

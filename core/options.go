@@ -64,6 +64,8 @@ type config struct {
 	trusted []netip.Prefix
 	// publicOrigin is WithPublicURL's origin, canonical ("" when unset).
 	publicOrigin string
+	// claims is WithClaims's hook (nil without it).
+	claims *claimsHook
 	// quietRegister makes a taken username look like a successful registration.
 	quietRegister bool
 

@@ -36,6 +36,8 @@ type Principal struct {
 
 	// csrfHash is the SHA-256 of the session's CSRF token, for session principals.
 	csrfHash []byte
+	// claims are the WithClaims claims of the token, read with Claims.
+	claims any
 }
 
 // HasRole reports whether p has role r.

@@ -60,7 +60,7 @@ func (g *Guard) IssueTokens(ctx context.Context, u User, client ClientInfo) (*To
 	if err := g.store.AddRefreshToken(ctx, store.RefreshToken{SessionID: sid, Hash: hashToken(rt), CreatedAt: now}); err != nil {
 		return nil, g.storeErr(ctx, "add_refresh", err)
 	}
-	at, err := g.signAccess(u.ID, u.Username, u.Roles, sid, now)
+	at, err := g.signAccess(ctx, u, sid, now)
 	if err != nil {
 		return nil, err
 	}
@@ -68,11 +68,16 @@ func (g *Guard) IssueTokens(ctx context.Context, u User, client ClientInfo) (*To
 	return &TokenPair{AccessToken: at, RefreshToken: rt, TokenType: "Bearer", ExpiresIn: int64(g.cfg.accessTTL / time.Second), SessionID: sid}, nil
 }
 
-func (g *Guard) signAccess(userID, username string, roles []string, sid string, now time.Time) (string, error) {
+func (g *Guard) signAccess(ctx context.Context, u User, sid string, now time.Time) (string, error) {
 	k := g.cfg.signer
 	if k == nil {
 		return "", ErrInternal.with(errNoSigningKey)
 	}
+	custom, err := g.customClaims(ctx, u)
+	if err != nil {
+		return "", err
+	}
+	userID, username, roles := u.ID, u.Username, u.Roles
 	c := accessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    g.issuer(),
@@ -89,7 +94,7 @@ func (g *Guard) signAccess(userID, username string, roles []string, sid string, 
 	if len(g.cfg.audiences) > 0 {
 		c.Audience = jwt.ClaimStrings{g.cfg.audiences[0]}
 	}
-	t := jwt.NewWithClaims(k.method, c)
+	t := jwt.NewWithClaims(k.method, withCustom{accessClaims: c, custom: custom})
 	t.Header["typ"] = "at+jwt"
 	if k.kid != "" {
 		t.Header["kid"] = k.kid
@@ -140,7 +145,7 @@ func (g *Guard) Refresh(ctx context.Context, refreshToken string, client ClientI
 		_ = g.revoke(ctx, store.RevokeSession, sid, now, "user_deleted", s.UserID)
 		return nil, bad
 	}
-	at, err := g.signAccess(u.ID, u.Username, u.Roles, sid, now)
+	at, err := g.signAccess(ctx, u, sid, now)
 	if err != nil {
 		return nil, err
 	}

@@ -285,6 +285,9 @@ func (g *Guard) verify(ctx context.Context, tok string) (*Principal, error) {
 		p.IssuedAt = numericDate(claims.Iat).Time
 	}
 	p.Permissions = g.permissionsFor(p.Roles)
+	if g.cfg.claims != nil {
+		p.claims = g.decodeCustom(tok)
+	}
 	if !local {
 		for _, perm := range src.permissions(&claims) {
 			if !slices.Contains(p.Permissions, perm) {
