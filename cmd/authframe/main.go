@@ -1,6 +1,10 @@
-// Command authframe administers authframe stores. Its one subcommand, migrate, copies
-// users, live sessions with their refresh-token families, and recent revocations from one
-// store to another in batches, keeping every deadline:
+// Command authframe administers authframe. keygen writes a fresh signing key:
+//
+//	authframe keygen > signing.pem                 # Ed25519 (EdDSA)
+//	authframe keygen --alg ES256 --out signing.pem # written with mode 0600
+//
+// migrate copies users, live sessions with their refresh-token families, and recent
+// revocations from one store to another in batches, keeping every deadline:
 //
 //	authframe migrate --from redis://127.0.0.1:6379/0 --to 'postgres://postgres@127.0.0.1/app' --dry-run
 //	authframe migrate --from redis://127.0.0.1:6379/0 --to 'postgres://postgres@127.0.0.1/app' --verify
@@ -19,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/authframe/authframe/core/keys"
 	pgstore "github.com/authframe/authframe/stores/postgres"
 	redisstore "github.com/authframe/authframe/stores/redis"
 )
@@ -30,9 +35,16 @@ func main() {
 	}
 }
 
+const usage = `usage:
+  authframe keygen [--alg EdDSA|ES256|ES384|RS256] [--out FILE]
+  authframe migrate --from URL --to URL [--from-prefix P] [--to-prefix P] [--batch N] [--dry-run] [--verify]`
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "keygen" {
+		return keygen(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "migrate" {
-		return errors.New("usage: authframe migrate --from URL --to URL [--from-prefix P] [--to-prefix P] [--batch N] [--dry-run] [--verify]")
+		return errors.New(usage)
 	}
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -116,4 +128,36 @@ func openStore(ctx context.Context, url, prefix string) (Source, func(), error) 
 		return s, func() { s.Close(); pool.Close() }, nil
 	}
 	return nil, nil, fmt.Errorf("unsupported store URL (want redis:// or postgres://)")
+}
+
+// keygen writes a fresh private key in PKCS#8 PEM to stdout or, with --out, to a new file
+// only its owner can read.
+func keygen(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	alg := fs.String("alg", "EdDSA", "EdDSA (Ed25519), ES256, ES384 or RS256")
+	out := fs.String("out", "", "write to this file (mode 0600; an existing file is not replaced) instead of stdout")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("keygen: unexpected argument %q", fs.Arg(0))
+	}
+	pem, err := keys.GeneratePEM(*alg)
+	if err != nil {
+		return fmt.Errorf("keygen: %w", err)
+	}
+	if *out == "" {
+		_, err = stdout.Write(pem)
+		return err
+	}
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("keygen: %w", err)
+	}
+	if _, err := f.Write(pem); err != nil {
+		f.Close()
+		return fmt.Errorf("keygen: %w", err)
+	}
+	return f.Close()
 }
