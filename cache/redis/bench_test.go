@@ -132,7 +132,7 @@ func BenchmarkVerifyToken(b *testing.B) {
 	b.Run("LRU miss, Redis down, breaker open", func(b *testing.B) {
 		dead := redis.NewClient(&redis.Options{Addr: deadAddr(b), ContextTimeoutEnabled: true})
 		b.Cleanup(func() { _ = dead.Close() })
-		c := newCache(b, dead, rediscache.WithBreaker(1, time.Hour))
+		c := newCache(b, dead, rediscache.WithCircuitBreaker(1, time.Hour))
 		_, _, _ = c.Get(ctx, "trip")
 		if s := c.BreakerState(); s != "open" {
 			b.Fatalf("breaker %s, want open", s)
@@ -146,7 +146,7 @@ func BenchmarkVerifyToken(b *testing.B) {
 func BenchmarkRefusedCall(b *testing.B) {
 	dead := redis.NewClient(&redis.Options{Addr: deadAddr(b), ContextTimeoutEnabled: true})
 	b.Cleanup(func() { _ = dead.Close() })
-	c := newCache(b, dead, rediscache.WithBreaker(1, time.Hour))
+	c := newCache(b, dead, rediscache.WithCircuitBreaker(1, time.Hour))
 	ctx := context.Background()
 	_, _, _ = c.Get(ctx, "trip")
 	key := "qqkWbI2HbWKhG8oVPBlyL0JmA8o9ITy2gH3Zq7sgdhQ"
@@ -248,7 +248,7 @@ func BenchmarkPaired(b *testing.B) {
 	b.Run("LRU miss, breaker open vs no shared cache", func(b *testing.B) {
 		dead := redis.NewClient(&redis.Options{Addr: deadAddr(b), ContextTimeoutEnabled: true})
 		b.Cleanup(func() { _ = dead.Close() })
-		c := newCache(b, dead, rediscache.WithBreaker(1, time.Hour))
+		c := newCache(b, dead, rediscache.WithCircuitBreaker(1, time.Hour))
 		_, _, _ = c.Get(ctx, "trip")
 		down := newQuietGuard(b, c, newStore(b), authframe.WithCache(authframe.CacheConfig{Disabled: true}), authframe.WithFailOpen(true))
 		plain := newQuietGuard(b, nil, newStore(b), authframe.WithCache(authframe.CacheConfig{Disabled: true}), authframe.WithFailOpen(true))

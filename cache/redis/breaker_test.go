@@ -210,7 +210,7 @@ func TestBreaker(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, f := newFake(t, rediscache.WithBreaker(3, openFor), rediscache.WithTimeout(20*time.Millisecond))
+			c, f := newFake(t, rediscache.WithCircuitBreaker(3, openFor), rediscache.WithTimeout(20*time.Millisecond))
 			tt.run(t, c, f)
 		})
 	}
@@ -245,19 +245,19 @@ func TestNew(t *testing.T) {
 		{name: "the defaults are valid", client: good},
 		{name: "every option together is valid", client: good, opts: []rediscache.Option{
 			rediscache.WithPrefix("app:"), rediscache.WithTimeout(10 * time.Millisecond),
-			rediscache.WithBreaker(3, 500*time.Millisecond), rediscache.WithLogger(nil),
+			rediscache.WithCircuitBreaker(3, 500*time.Millisecond), rediscache.WithLogger(nil),
 		}},
 		{name: "a nil client is refused", wantErr: "nil client"},
 		{name: "a client that ignores deadlines is refused", client: redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), is: rediscache.ErrContextTimeout},
 		{name: "a cluster client that ignores deadlines is refused", client: redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}}), is: rediscache.ErrContextTimeout},
 		{name: "an empty prefix is refused", client: good, opts: []rediscache.Option{rediscache.WithPrefix("")}, wantErr: "WithPrefix"},
 		{name: "a timeout given as a bare number is refused", client: good, opts: []rediscache.Option{rediscache.WithTimeout(50)}, wantErr: "WithTimeout"},
-		{name: "a breaker that never opens is refused", client: good, opts: []rediscache.Option{rediscache.WithBreaker(0, time.Second)}, wantErr: "WithBreaker"},
-		{name: "a breaker that never closes is refused", client: good, opts: []rediscache.Option{rediscache.WithBreaker(5, 0)}, wantErr: "WithBreaker"},
+		{name: "negative failures are refused", client: good, opts: []rediscache.Option{rediscache.WithCircuitBreaker(-1, time.Second)}, wantErr: "WithCircuitBreaker"},
+		{name: "a breaker that never closes is refused", client: good, opts: []rediscache.Option{rediscache.WithCircuitBreaker(5, 0)}, wantErr: "WithCircuitBreaker"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := rediscache.New(tt.client, tt.opts...)
+			c, err := rediscache.New(context.Background(), tt.client, tt.opts...)
 			if tt.wantErr == "" && tt.is == nil {
 				if err != nil {
 					t.Fatalf("New: %v", err)

@@ -67,12 +67,14 @@ var (
 )
 
 // New builds a Cache over client, which the caller keeps owning (Close does not close it).
+// It pings Redis within ctx and logs a warning when it does not answer: a cache that is
+// down is skipped, never fatal, since the Guard verifies tokens without it.
 // client must honour context deadlines (redis.Options.ContextTimeoutEnabled, and the same
 // field of the cluster and ring options): without it go-redis bounds reads only by its
 // ReadTimeout (5 s by default), and a hung Redis would stall each request for that long.
 // New reports ErrContextTimeout for such a client; other UniversalClient implementations
 // are trusted to honour deadlines.
-func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
+func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Cache, error) {
 	if client == nil {
 		return nil, errors.New("rediscache: nil client")
 	}
@@ -106,7 +108,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 		Name:        "rediscache",
 		MaxRequests: 1,
 		Timeout:     cfg.openFor,
-		ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= cfg.failures },
+		ReadyToTrip: func(n gobreaker.Counts) bool { return cfg.failures > 0 && n.ConsecutiveFailures >= cfg.failures },
 		IsExcluded:  func(err error) bool { return err == errCallerGone },
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			if to == gobreaker.StateOpen {
@@ -117,6 +119,10 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 		},
 	})
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	// A cache that is down is skipped, not fatal: the Guard verifies tokens without it.
+	if err := client.Ping(ctx).Err(); err != nil {
+		c.log.Warn("rediscache: Redis does not answer yet; the cache is skipped until it does", "error", err)
+	}
 	return c, nil
 }
 

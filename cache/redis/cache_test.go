@@ -156,7 +156,7 @@ func TestRevocationFeed(t *testing.T) {
 
 	t.Run("Close ends every watch", func(t *testing.T) {
 		client := newClient(t, url, "")
-		c, err := rediscache.New(client, rediscache.WithPrefix(testPrefix(t, client)))
+		c, err := rediscache.New(context.Background(), client, rediscache.WithPrefix(testPrefix(t, client)))
 		mustNotErr(t, err, "New")
 		rec := &recorder{}
 		done := make(chan error, 1)

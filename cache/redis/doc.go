@@ -4,7 +4,7 @@
 // Put a Cache behind every Guard of a service with authframe.WithSharedCache:
 //
 //	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
-//	cache, err := rediscache.New(client)
+//	cache, err := rediscache.New(context.Background(), client)
 //	guard, err := authframe.New(authframe.WithKeyFile("signing.pem"), authframe.WithIssuer(iss), authframe.WithAudience(aud), authframe.WithCache(authframe.CacheConfig{Shared: cache}))
 //
 // A token verified by one instance is then a Redis GET away on every other instance (the

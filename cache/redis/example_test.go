@@ -23,7 +23,7 @@ func Example() {
 	})
 	defer client.Close()
 
-	cache, err := rediscache.New(client, rediscache.WithPrefix("myapp:auth:"))
+	cache, err := rediscache.New(context.Background(), client, rediscache.WithPrefix("myapp:auth:"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -58,9 +58,9 @@ func ExampleNew_failure() {
 	client := redis.NewClient(opt)
 	defer client.Close()
 
-	cache, err := rediscache.New(client,
+	cache, err := rediscache.New(context.Background(), client,
 		rediscache.WithTimeout(20*time.Millisecond),
-		rediscache.WithBreaker(3, 500*time.Millisecond),
+		rediscache.WithCircuitBreaker(3, 500*time.Millisecond),
 	)
 	if err != nil {
 		log.Fatal(err)
@@ -74,7 +74,7 @@ func ExampleNew_failure() {
 func ExampleNew_contextTimeout() {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 	defer client.Close()
-	_, err := rediscache.New(client)
+	_, err := rediscache.New(context.Background(), client)
 	fmt.Println(err)
 	// Output: rediscache: the client ignores context deadlines: set ContextTimeoutEnabled: true in its options
 }

@@ -102,7 +102,7 @@ var relaxed = rediscache.WithTimeout(time.Second)
 
 func newCache(t testing.TB, client redis.UniversalClient, opts ...rediscache.Option) *rediscache.Cache {
 	t.Helper()
-	c, err := rediscache.New(client, opts...)
+	c, err := rediscache.New(context.Background(), client, opts...)
 	if err != nil {
 		t.Fatalf("rediscache.New: %v", err)
 	}

@@ -72,20 +72,21 @@ func WithTimeout(d time.Duration) Option {
 	})
 }
 
-// WithBreaker sets the circuit breaker: it opens after failures consecutive failed calls
-// (default 5) and stays open for openFor (default 1 s), answering every call at once with
-// ErrUnavailable; then one probe call decides between closing and opening again.
-func WithBreaker(failures int, openFor time.Duration) Option {
+// WithCircuitBreaker sets the circuit breaker: it opens after failures consecutive failed
+// calls (default 5) and stays open for cooldown (default 1 s), answering every call at once
+// with ErrUnavailable; then one probe call decides between closing and opening again.
+// failures 0 turns the breaker off. The stores take the same option.
+func WithCircuitBreaker(failures int, cooldown time.Duration) Option {
 	return optionFunc(func(c *config) {
-		if failures < 1 || failures > 1<<20 {
-			c.fail("WithBreaker", fmt.Errorf("failures %d is outside 1..%d", failures, 1<<20))
+		if failures < 0 || failures > 1<<20 {
+			c.fail("WithCircuitBreaker", fmt.Errorf("failures %d is outside 0..%d", failures, 1<<20))
 			return
 		}
-		if openFor <= 0 {
-			c.fail("WithBreaker", fmt.Errorf("open duration %v is not positive", openFor))
+		if failures > 0 && cooldown <= 0 {
+			c.fail("WithCircuitBreaker", fmt.Errorf("cooldown %v is not positive", cooldown))
 			return
 		}
-		c.failures, c.openFor = uint32(failures), openFor
+		c.failures, c.openFor = uint32(failures), cooldown
 	})
 }
 

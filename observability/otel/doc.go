@@ -13,7 +13,7 @@
 //
 //	tp := sdktrace.NewTracerProvider(...)
 //	rs, err := redisstore.New(client)
-//	rc, err := rediscache.New(client)
+//	rc, err := rediscache.New(context.Background(), client)
 //	guard, err := authframe.New(key, authframe.WithIssuer(iss), authframe.WithAudience(aud),
 //		authframe.WithStore(authotel.WrapStore(rs, tp)),
 //		authframe.WithCache(authframe.CacheConfig{Shared: authotel.WrapCache(rc, tp)}),

@@ -107,7 +107,7 @@ func openBackends(ctx context.Context, cfg Config, logger *slog.Logger) (b *back
 		if err != nil {
 			return b, err
 		}
-		rc, err := rediscache.New(c, rediscache.WithLogger(logger))
+		rc, err := rediscache.New(ctx, c, rediscache.WithLogger(logger))
 		if err != nil {
 			return b, fmt.Errorf("AUTHFRAME_CACHE: %v", err)
 		}
