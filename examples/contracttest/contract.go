@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -234,6 +235,47 @@ func Run(t *testing.T, tg Target) {
 	t.Run("body limit and errors", func(t *testing.T) { checkErrors(t, tg) })
 	t.Run("encoded bodies are refused unread", func(t *testing.T) { checkContentEncoding(t, tg) })
 	t.Run("request ids", func(t *testing.T) { checkRequestID(t, tg) })
+	t.Run("login CSRF", func(t *testing.T) { checkLoginCSRF(t, tg) })
+	t.Run("roles of registered users", func(t *testing.T) { checkUserRole(t, tg) })
+}
+
+// checkLoginCSRF: a login a browser sent from another site is refused before the
+// credentials are even looked at; one from the app's own origin passes.
+func checkLoginCSRF(t *testing.T, tg Target) {
+	name, pass := tg.Register(t, "lcsrf")
+	creds := map[string]string{"username": name, "password": pass}
+	form := "username=" + url.QueryEscape(name) + "&password=" + url.QueryEscape(pass)
+	for _, path := range []string{"/auth/token", "/session/login"} {
+		for _, h := range []map[string]string{
+			{"Origin": "http://evil.example"},
+			{"Origin": "null"},
+			{"Sec-Fetch-Site": "cross-site"},
+			{"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"},
+		} {
+			Expect(t, tg.Do(t, Req{Method: "POST", Path: path, JSON: creds, Header: h}), 403, "csrf_failed")
+		}
+		Expect(t, tg.Do(t, Req{Method: "POST", Path: path, Raw: form, ContentType: "application/x-www-form-urlencoded", Header: map[string]string{"Origin": "https://attacker.example"}}), 403, "csrf_failed")
+		r := tg.Do(t, Req{Method: "POST", Path: path, JSON: creds, Header: map[string]string{"Origin": tg.Base, "Sec-Fetch-Site": "same-origin"}})
+		Expect(t, r, 200, "")
+	}
+}
+
+// checkUserRole: every registered user has role user, holding read:notes and write:notes.
+func checkUserRole(t *testing.T, tg Target) {
+	name, pass := tg.Register(t, "role")
+	p := tg.Token(t, name, pass)
+	r := tg.Do(t, Req{Method: "GET", Path: "/api/me", Bearer: p.AccessToken})
+	Expect(t, r, 200, "")
+	var me struct {
+		Roles       []string `json:"roles"`
+		Permissions []string `json:"permissions"`
+	}
+	if err := json.Unmarshal(r.Body, &me); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(me.Roles, []string{"user"}) || !slices.Contains(me.Permissions, "read:notes") || !slices.Contains(me.Permissions, "write:notes") {
+		t.Fatalf("a registered user's roles %v and permissions %v, want [user] with read:notes and write:notes", me.Roles, me.Permissions)
+	}
 }
 
 func checkPublic(t *testing.T, tg Target) {
