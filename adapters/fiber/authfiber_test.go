@@ -410,7 +410,7 @@ func TestStreamedBodiesAreReadOnlyToTheLimit(t *testing.T) {
 		return &fctx.Response
 	}
 
-	const size = 256 << 20
+	const size = 64 << 20
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
