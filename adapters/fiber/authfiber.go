@@ -1,6 +1,7 @@
 package authfiber
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -11,7 +12,7 @@ import (
 	"github.com/authframe/authframe/core/endpoint"
 )
 
-// Option configures Middleware and Optional.
+// Option configures Middleware, Optional, NewHandlers and Mount.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)
@@ -21,6 +22,9 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	skipper      func(*fiber.Ctx) bool
 	errorHandler func(*fiber.Ctx, error) error
+	registration bool
+	roles        []string
+	bodyLimit    int64
 }
 
 // WithSkipper lets requests for which skip returns true pass without authentication. It is
@@ -30,8 +34,9 @@ func WithSkipper(skip func(*fiber.Ctx) bool) Option {
 }
 
 // WithErrorHandler replaces the default error response (the contract's JSON body and
-// WWW-Authenticate header, written by WriteError). What h returns is returned by the
-// middleware, so a non-nil error reaches the app's fiber.Config.ErrorHandler.
+// WWW-Authenticate header, written by WriteError) of the middleware and of the handlers.
+// What h returns is returned by them, so a non-nil error reaches the app's
+// fiber.Config.ErrorHandler.
 func WithErrorHandler(h func(*fiber.Ctx, error) error) Option {
 	return optionFunc(func(c *config) { c.errorHandler = h })
 }
@@ -95,7 +100,7 @@ func (q request) Path() string              { return q.c.Path() }
 
 // RemoteAddr is the TCP peer, never a proxy header: the Guard applies its own
 // trusted-proxy rules (c.IP() with Fiber's ProxyHeader would bypass them). Only logins and
-// ClientIP call it, so its allocation stays off the bearer hot path.
+// ClientInfo call it, so its allocation stays off the bearer hot path.
 func (q request) RemoteAddr() string { return q.c.Context().RemoteIP().String() }
 
 // Request wraps c as an authframe.Request. Its strings are only valid inside the handler.
@@ -107,7 +112,10 @@ func Request(c *fiber.Ctx) authframe.Request { return request{c} }
 // reach the next handler. The Guard gets c.UserContext(), so RequestID's id reaches its
 // audit events.
 func Middleware(guard *authframe.Guard, opts ...Option) fiber.Handler {
-	cfg := newConfig(opts)
+	return middleware(guard, newConfig(opts))
+}
+
+func middleware(guard *authframe.Guard, cfg config) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if cfg.skipper != nil && cfg.skipper(c) {
 			return c.Next()
@@ -121,16 +129,26 @@ func Middleware(guard *authframe.Guard, opts ...Option) fiber.Handler {
 	}
 }
 
-// Optional attaches the Principal when the request authenticates and otherwise lets it
-// through anonymously; it never rejects, so its error handler is never called.
+// Optional attaches the Principal when the request authenticates and lets a request that
+// presents no credentials through anonymously, as it does one whose session cookie names
+// no live session (browsers keep the cookie after the session's idle timeout, and a
+// public page must not fail for them). A credential that is presented and fails (a bad or
+// expired bearer token, a session request without its CSRF token) is answered as
+// Middleware answers it: the client must learn that its token no longer works, or it
+// would never refresh it (RFC 6750 §3.1).
 func Optional(guard *authframe.Guard, opts ...Option) fiber.Handler {
 	cfg := newConfig(opts)
 	return func(c *fiber.Ctx) error {
 		if cfg.skipper != nil && cfg.skipper(c) {
 			return c.Next()
 		}
-		if p, err := guard.Authenticate(c.UserContext(), request{c}); err == nil {
+		p, err := guard.Authenticate(c.UserContext(), request{c})
+		switch {
+		case err == nil:
 			c.Locals(principalKey, p)
+		case errors.Is(err, authframe.ErrUnauthenticated), errors.Is(err, authframe.ErrSessionInvalid):
+		default:
+			return cfg.errorHandler(c, err)
 		}
 		return c.Next()
 	}
@@ -189,40 +207,6 @@ func WriteError(c *fiber.Ctx, err error) error {
 	return c.Send(r.Body)
 }
 
-// Login checks the credentials, starts a browser session, sets its cookie on the response
-// (with Cache-Control: no-store) and returns the grant, whose CSRFToken the page sends
-// back in X-CSRF-Token. The session id the client presented, if any, is never adopted.
-// username and password may be views of fasthttp's buffers (c.FormValue): the Guard only
-// reads them. Take them from the raw body: c.BodyParser decompresses a JSON body of any
-// Content-Encoding without a limit.
-func Login(c *fiber.Ctx, guard *authframe.Guard, username, password string) (*authframe.SessionGrant, error) {
-	ctx := c.UserContext()
-	client := ClientInfo(c, guard)
-	u, err := guard.VerifyPassword(ctx, client, username, password)
-	if err != nil {
-		return nil, err
-	}
-	grant, err := guard.StartSession(ctx, u, client)
-	if err != nil {
-		return nil, err
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	setCookie(c, grant.Cookie)
-	return grant, nil
-}
-
-// Logout destroys the caller's session server-side and clears its cookie (same name, Path
-// and Secure, which browsers need to drop a __Host- cookie), with Cache-Control: no-store.
-// Put it behind Middleware. The cookie is cleared even when the error is not nil.
-func Logout(c *fiber.Ctx, guard *authframe.Guard) error {
-	p, _ := PrincipalFrom(c)
-	err := guard.Logout(c.UserContext(), p)
-	cookie := guard.ClearSessionCookie()
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	setCookie(c, cookie)
-	return err
-}
-
 // setCookie writes cookie as net/http formats it, so that every adapter sends the same
 // bytes: Expires and Max-Age both, Max-Age=0 on a clearing cookie, SameSite as the Guard
 // configured it. (fasthttp's Cookie writes Max-Age alone when it is positive and nothing
@@ -242,13 +226,11 @@ func setCookie(c *fiber.Ctx, cookie *http.Cookie) {
 }
 
 // ClientInfo returns the client's IP (as the Guard's trusted-proxy rules see it, from the
-// TCP peer and X-Forwarded-For) and user agent. Both are copies, safe to keep after the
-// handler returns: session records store them.
+// TCP peer and every X-Forwarded-For line) and user agent. Both are copies, safe to keep
+// after the handler returns.
 func ClientInfo(c *fiber.Ctx, guard *authframe.Guard) authframe.ClientInfo {
-	return authframe.ClientInfo{
-		IP:        strings.Clone(guard.ClientInfo(request{c}).IP),
-		UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent)),
-	}
+	ci := guard.ClientInfo(request{c})
+	return authframe.ClientInfo{IP: strings.Clone(ci.IP), UserAgent: strings.Clone(ci.UserAgent)}
 }
 
 // RequestID accepts a safe incoming X-Request-ID or makes one, echoes it in the response

@@ -1,9 +1,11 @@
 package authfiber_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -28,9 +30,6 @@ func ExampleMiddleware() {
 		p, _ := authfiber.PrincipalFrom(c)
 		return c.SendString("hello " + p.Username)
 	})
-	app.Get("/api/admin", authfiber.Require("admin"), func(c *fiber.Ctx) error {
-		return c.SendString("welcome, admin")
-	})
 
 	res, err := app.Test(httptest.NewRequest("GET", "/api/me", nil))
 	if err != nil {
@@ -39,26 +38,12 @@ func ExampleMiddleware() {
 	body, _ := io.ReadAll(res.Body)
 	fmt.Println(res.StatusCode, res.Header.Get("WWW-Authenticate"))
 	fmt.Println(string(body))
-
-	tok, _ := guard.SignAccessToken("u1", "ada", []string{"staff"}, "")
-	req := httptest.NewRequest("GET", "/api/me", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	res, _ = app.Test(req)
-	body, _ = io.ReadAll(res.Body)
-	fmt.Println(res.StatusCode, string(body))
-
-	req = httptest.NewRequest("GET", "/api/admin", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	res, _ = app.Test(req)
-	fmt.Println(res.StatusCode)
 	// Output:
 	// 401 Bearer realm="authframe"
 	// {"error":{"code":"invalid_token","message":"authentication required"}}
-	// 200 hello ada
-	// 403
 }
 
-func ExampleLogin() {
+func ExampleMount() {
 	guard, err := authframe.New(
 		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
 		authframe.WithIssuer("https://auth.example.com"),
@@ -70,22 +55,54 @@ func ExampleLogin() {
 	defer guard.Close()
 
 	app := fiber.New()
-	// c.FormValue reads the raw body; c.BodyParser would decompress a JSON body of any
-	// Content-Encoding without a limit.
-	app.Post("/session/login", func(c *fiber.Ctx) error {
-		grant, err := authfiber.VerifyPassword(c, guard, c.FormValue("username"), c.FormValue("password"))
+	// POST /auth/token, /auth/refresh, /auth/logout, /auth/register, /auth/session/login,
+	// /auth/session/logout; GET /auth/sessions, /auth/jwks.json; DELETE /auth/sessions/:id.
+	authfiber.Mount(app.Group("/auth"), guard, authfiber.WithRegistration())
+	api := app.Group("/api", authfiber.Middleware(guard))
+	api.Get("/me", func(c *fiber.Ctx) error {
+		p, _ := authfiber.PrincipalFrom(c)
+		return c.SendString("hello " + p.Username)
+	})
+	api.Get("/admin", authfiber.Require("admin"), func(c *fiber.Ctx) error {
+		return c.SendString("welcome, admin")
+	})
+
+	send := func(method, path, body, token string) (int, string) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := app.Test(req)
 		if err != nil {
-			return authfiber.WriteError(c, err)
+			panic(err)
 		}
-		return c.JSON(fiber.Map{"csrf_token": grant.CSRFToken})
-	})
-	// Logout is a session request with an unsafe method: the Guard wants X-CSRF-Token.
-	app.Post("/session/logout", authfiber.Middleware(guard), func(c *fiber.Ctx) error {
-		if err := authfiber.Logout(c, guard); err != nil {
-			return authfiber.WriteError(c, err)
-		}
-		return c.SendStatus(fiber.StatusNoContent)
-	})
-	fmt.Println(len(app.GetRoutes()))
-	// Output: 2
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	creds := `{"username":"ada","password":"correct horse battery"}`
+	status, _ := send("POST", "/auth/register", creds, "")
+	fmt.Println("register", status)
+	status, body := send("POST", "/auth/token", creds, "")
+	var pair struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(body), &pair); err != nil {
+		panic(err)
+	}
+	fmt.Println("token", status)
+	fmt.Println(send("GET", "/api/me", "", pair.AccessToken))
+	status, _ = send("GET", "/api/admin", "", pair.AccessToken)
+	fmt.Println("admin", status)
+	status, _ = send("POST", "/auth/logout", "", pair.AccessToken)
+	fmt.Println("logout", status)
+	status, _ = send("GET", "/api/me", "", pair.AccessToken)
+	fmt.Println("after logout", status)
+	// Output:
+	// register 201
+	// token 200
+	// 200 hello ada
+	// admin 403
+	// logout 204
+	// after logout 401
 }

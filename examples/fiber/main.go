@@ -3,13 +3,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	authfiber "github.com/authframe/authframe/adapters/fiber"
+	authframe "github.com/authframe/authframe/core"
 	"github.com/authframe/authframe/core/endpoint"
 	"github.com/authframe/authframe/examples/internal/app"
 )
@@ -34,7 +37,7 @@ func App(a *app.App) *fiber.App {
 		IdleTimeout:  t.Idle,
 		// fasthttp answers a body over BodyLimit without reading it and closes the
 		// connection, so a client still sending gets a reset instead of the 413. It reads
-		// up to 1 MiB here, and endpoint enforces the contract's 64 KiB with a 413 on a
+		// up to 1 MiB here, and the handlers enforce the contract's 64 KiB with a 413 on a
 		// connection that stays usable.
 		BodyLimit: 16 * app.BodyLimit,
 		// Room for headers past the Guard's 8 KiB token cap, so an oversized token gets the
@@ -43,33 +46,81 @@ func App(a *app.App) *fiber.App {
 		ErrorHandler:   errorHandler,
 	})
 	f.Use(authfiber.RequestID(), timeout)
+
+	h := authfiber.NewHandlers(g, authfiber.WithRegistration(app.UserRoles...), authfiber.WithBodyLimit(app.BodyLimit))
+	auth := authfiber.Middleware(g)
+
 	f.Get("/", func(c *fiber.Ctx) error {
 		c.Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
 		c.Type("html", "utf-8")
 		return c.SendString(app.Page)
 	})
-	f.Get("/healthz", func(c *fiber.Ctx) error { return write(c, a.Health(c.UserContext())) })
-	f.Get("/metrics", adaptor.HTTPHandler(a.Metrics))
-	f.Get("/.well-known/jwks.json", func(c *fiber.Ctx) error {
-		c.Set("Cache-Control", "public, max-age=300")
-		c.Type("json")
-		return c.Send(g.JWKS())
+	f.Get("/healthz", func(c *fiber.Ctx) error {
+		rep := g.Health(c.UserContext())
+		deps := rep.Dependencies
+		if deps == nil {
+			deps = []authframe.DependencyHealth{}
+		}
+		status, word := fiber.StatusOK, "ok"
+		if !rep.OK {
+			status, word = fiber.StatusServiceUnavailable, "unavailable"
+		}
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.Status(status).JSON(fiber.Map{"status": word, "dependencies": deps})
 	})
-	f.Post("/auth/register", bind(a, a.Register))
-	f.Post("/auth/token", bind(a, a.Token))
-	f.Post("/auth/refresh", bind(a, a.Refresh))
-	f.Post("/session/login", bind(a, a.SessionLogin))
+	f.Get("/metrics", adaptor.HTTPHandler(a.Metrics))
+	f.Get("/.well-known/jwks.json", h.JWKS)
 
-	auth := authfiber.Middleware(g)
-	f.Post("/auth/logout", auth, bind(a, a.Logout))
-	f.Post("/session/logout", auth, bind(a, a.SessionLogout))
-	f.Get("/api/me", auth, bind(a, a.Me))
-	f.Post("/api/echo", auth, bind(a, a.Echo))
-	f.Get("/api/admin", auth, authfiber.Require("admin"), bind(a, a.Admin))
-	f.Get("/api/sessions", auth, bind(a, a.Sessions))
-	f.Delete("/api/sessions/:id", auth, bind(a, a.DeleteSession))
-	f.Use(func(c *fiber.Ctx) error { return authfiber.WriteError(c, app.NotFound) })
+	f.Post("/auth/register", h.Register)
+	f.Post("/auth/token", h.Token)
+	f.Post("/auth/refresh", h.Refresh)
+	f.Post("/auth/logout", auth, h.Logout)
+	f.Post("/session/login", h.SessionLogin)
+	f.Post("/session/logout", auth, h.SessionLogout)
+
+	f.Get("/api/me", auth, func(c *fiber.Ctx) error {
+		p, _ := authfiber.PrincipalFrom(c)
+		return c.JSON(fiber.Map{
+			"user_id": p.UserID, "username": p.Username, "auth_method": p.Method,
+			"roles": endpoint.NonNil(p.Roles), "permissions": endpoint.NonNil(p.Permissions),
+		})
+	})
+	f.Post("/api/echo", auth, func(c *fiber.Ctx) error {
+		body, err := rawBody(c)
+		if err != nil {
+			return authfiber.WriteError(c, err)
+		}
+		if !json.Valid(body) {
+			return authfiber.WriteError(c, endpoint.BadRequest("a JSON body is required"))
+		}
+		c.Type("json")
+		// A copy: c.Send keeps the slice until the response is written, and the request's
+		// buffer is not the response's.
+		return c.Send(bytes.Clone(body))
+	})
+	f.Get("/api/admin", auth, authfiber.Require("admin"), func(c *fiber.Ctx) error {
+		return c.JSON(fiber.Map{"ok": true})
+	})
+	f.Get("/api/sessions", auth, h.Sessions)
+	f.Delete("/api/sessions/:id", auth, h.DeleteSession)
+	// Unknown paths and methods end in Fiber's ErrNotFound or ErrMethodNotAllowed, which
+	// errorHandler answers in the contract's shape.
 	return f
+}
+
+// rawBody returns the request body as it arrived, as the handlers read theirs: a body with
+// a Content-Encoding is refused before it is looked at (c.Body() would decompress it,
+// without a limit), and one over the contract's limit is a 413.
+func rawBody(c *fiber.Ctx) ([]byte, error) {
+	if err := endpoint.CheckContentEncoding(authfiber.Request(c).Header(fiber.HeaderContentEncoding)); err != nil {
+		c.Set(fiber.HeaderAcceptEncoding, "identity")
+		return nil, err
+	}
+	body := c.Request().Body()
+	if len(body) > app.BodyLimit {
+		return nil, authframe.ErrPayloadTooLarge
+	}
+	return body, nil
 }
 
 func timeout(c *fiber.Ctx) error {
@@ -79,11 +130,11 @@ func timeout(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// errorHandler answers Fiber's own errors (body too large, unknown method) in the
-// contract's shape.
+// errorHandler answers Fiber's own errors (unknown route or method, body too large, a
+// malformed request) in the contract's shape. Those fasthttp refuses are answered before
+// any middleware ran, so the request id may still have to be made.
 func errorHandler(c *fiber.Ctx, err error) error {
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
+	if fe, ok := errors.AsType[*fiber.Error](err); ok {
 		err = app.FrameworkError(fe.Code, fe.Message)
 	}
 	if c.GetRespHeader(endpoint.RequestIDHeader) == "" {
@@ -93,45 +144,7 @@ func errorHandler(c *fiber.Ctx, err error) error {
 	for _, h := range r.Headers {
 		c.Set(h[0], h[1])
 	}
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Type("json")
 	return c.Status(r.Status).Send(r.Body)
-}
-
-// bind binds a framework-neutral endpoint to Fiber.
-func bind(a *app.App, fn func(app.Call) app.Result) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		if err := app.CheckContentEncoding(authfiber.Request(c).Header("Content-Encoding")); err != nil {
-			c.Set("Accept-Encoding", app.AcceptEncoding)
-			return authfiber.WriteError(c, err)
-		}
-		// The raw bytes: c.Body() would decompress any Content-Encoding, without a limit,
-		// should one ever get past the check above.
-		body := c.Request().Body()
-		if err := app.CheckBodySize(body); err != nil {
-			return authfiber.WriteError(c, err)
-		}
-		p, _ := authfiber.PrincipalFrom(c)
-		return write(c, fn(app.Call{
-			Ctx: c.UserContext(), Body: append([]byte(nil), body...), ContentType: c.Get("Content-Type"),
-			Client: authfiber.ClientInfo(c, a.Guard), Principal: p, Param: c.Params("id"),
-		}))
-	}
-}
-
-func write(c *fiber.Ctx, res app.Result) error {
-	if res.Err != nil {
-		return authfiber.WriteError(c, res.Err)
-	}
-	for _, ck := range res.Cookies {
-		c.Response().Header.Add("Set-Cookie", ck.String())
-	}
-	if res.NoStore {
-		c.Set("Cache-Control", "no-store")
-	}
-	c.Status(res.Status)
-	if body := res.Encode(); body != nil {
-		c.Type("json")
-		return c.Send(body)
-	}
-	return nil
 }

@@ -12,9 +12,11 @@ import (
 	"net"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
+	authframe "github.com/authframe/authframe/core"
 	"github.com/authframe/authframe/examples/internal/app"
 )
 
@@ -170,5 +172,90 @@ func TestATrickledBodyIsCutOffByTheReadTimeout(t *testing.T) {
 	}
 	if took < timeout/2 || took > timeout+3*time.Second {
 		t.Fatalf("the connection was closed after %v, want about %v", took.Round(time.Millisecond), timeout)
+	}
+}
+
+// TestFrameworkErrorsInTheContractShape: an unknown path is Fiber's 404 and a known path
+// with another method its 405, both answered by errorHandler as the contract's errors.
+func TestFrameworkErrorsInTheContractShape(t *testing.T) {
+	f := App(newApp(t, nil))
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/no/such/route", 404},
+		{"GET", "/auth/token", 405},
+		{"PUT", "/api/me", 405},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, tc.path, nil)
+			req.Header.Set("X-Request-ID", "rid-"+strings.ReplaceAll(tc.path, "/", "."))
+			res, err := f.Test(req, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			var e struct {
+				Error     struct{ Code, Message string } `json:"error"`
+				RequestID string                         `json:"request_id"`
+			}
+			if res.StatusCode != tc.status || json.Unmarshal(body, &e) != nil || e.Error.Code != "invalid_request" || e.Error.Message == "" {
+				t.Fatalf("%d %s, want %d invalid_request", res.StatusCode, body, tc.status)
+			}
+			if id := res.Header.Get("X-Request-ID"); e.RequestID != id || id != req.Header.Get("X-Request-ID") {
+				t.Fatalf("request_id %q, header %q", e.RequestID, id)
+			}
+			if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+				t.Fatalf("Content-Type %q", ct)
+			}
+		})
+	}
+}
+
+// TestMeAndHealthShapes pins the JSON the example writes itself: arrays, never null.
+func TestMeAndHealthShapes(t *testing.T) {
+	a := newApp(t, nil)
+	f := App(a)
+	res, err := f.Test(httptest.NewRequest("GET", "/healthz", nil), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	var health struct {
+		Status       string `json:"status"`
+		Dependencies []any  `json:"dependencies"`
+	}
+	if res.StatusCode != 200 || json.Unmarshal(body, &health) != nil || health.Status != "ok" || health.Dependencies == nil {
+		t.Fatalf("healthz: %d %s", res.StatusCode, body)
+	}
+
+	ctx := context.Background()
+	u, err := a.Guard.Register(ctx, authframe.ClientInfo{}, "nora", "password123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := a.Guard.IssueTokens(ctx, u, authframe.ClientInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/api/me", nil)
+	req.Header.Set("Authorization", "Bearer "+pair.AccessToken)
+	res, err = f.Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	var me map[string]any
+	if res.StatusCode != 200 || json.Unmarshal(body, &me) != nil {
+		t.Fatalf("me: %d %s", res.StatusCode, body)
+	}
+	if _, ok := me["roles"].([]any); !ok || me["username"] != "nora" || me["auth_method"] != "bearer" || me["user_id"] != u.ID {
+		t.Fatalf("me %s", body)
+	}
+	if _, ok := me["permissions"].([]any); !ok {
+		t.Fatalf("me %s: permissions is not an array", body)
 	}
 }
