@@ -249,7 +249,9 @@ func (g *Guard) revoke(ctx context.Context, kind store.RevocationKind, key strin
 }
 
 func (g *Guard) revokeUntil(ctx context.Context, kind store.RevocationKind, key string, now, until time.Time, reason, userID string) error {
-	r := wireTimes(store.Revocation{Kind: kind, Key: key, At: now, ExpiresAt: until})
+	// The key may be a view of a reused request buffer (fasthttp's path parameters): the
+	// revocation set keeps it, so it keeps its own copy.
+	r := wireTimes(store.Revocation{Kind: kind, Key: strings.Clone(key), At: now, ExpiresAt: until})
 	g.revs.add(r, false)
 	g.observe(ctx, audit.Event{Type: audit.Revoked, Kind: string(kind), Reason: reason, UserID: userID, SessionID: sessionKey(kind, key)})
 	var errs []error

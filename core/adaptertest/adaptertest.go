@@ -24,7 +24,9 @@ import (
 //   - the adapter's RequestID middleware around everything;
 //   - GET and POST /protected behind Middleware(guard): 200 {"user_id","auth_method"}
 //     from the adapter's principal getter;
-//   - GET /optional behind Optional(guard): 200 {"user_id"} ("" when anonymous);
+//   - GET /optional behind Optional(guard): 200 {"user_id"} ("" when anonymous; no
+//     credentials, or a session cookie naming no live session, pass as anonymous, while a
+//     token that fails is answered as Middleware answers it);
 //   - GET /admin behind Middleware and Require("admin"), GET /any behind Middleware and
 //     RequireAny("admin", "read:reports"): 200 {"ok":true};
 //   - GET /skipped behind Middleware(guard, WithSkipper(path is /skipped)): 200 {"user_id"};
@@ -224,8 +226,17 @@ func (s *suite) optional(t *testing.T) {
 	if r.StatusCode != 200 || r.json(t)["user_id"] == "" {
 		t.Fatalf("optional with a token: %d %s", r.StatusCode, r.body)
 	}
+	// Credentials that fail are refused (a client learns that its token expired); a session
+	// cookie that outlived its session is ignored instead, since browsers keep the cookie
+	// longer than the session lives and a public page must not answer 401 to a returning
+	// visitor.
 	r = s.do(t, req{method: "GET", path: "/optional", headers: bearer("bad.token.here")})
 	expectError(t, r, 401, "invalid_token")
+	stale := &http.Cookie{Name: "__Host-session", Value: strings.Repeat("A", 43)}
+	r = s.do(t, req{method: "GET", path: "/optional", cookie: stale})
+	if r.StatusCode != 200 || r.json(t)["user_id"] != "" {
+		t.Fatalf("optional with a stale session cookie: %d %s", r.StatusCode, r.body)
+	}
 	r = s.do(t, req{method: "GET", path: "/skipped"})
 	if r.StatusCode != 200 {
 		t.Fatalf("skipped route: %d %s", r.StatusCode, r.body)
