@@ -630,3 +630,66 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 func newTextLogger(w *strings.Builder, mu *sync.Mutex) *slog.Logger {
 	return slog.New(slog.NewTextHandler(lockedWriter{mu: mu, w: w}, nil))
 }
+
+func TestRemotePermissionClaimsAreMappedPerIssuer(t *testing.T) {
+	p := newOIDCProvider(t)
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	kid := p.publish(t, k)[0]
+	ctx := context.Background()
+	tok := sign(t, jwt.SigningMethodES256, k, claims(func(c jwt.MapClaims) {
+		c["iss"] = p.srv.URL
+		c["scope"] = "read:reports write:reports"
+		c["scp"] = []string{"read:notes"}
+		c["permissions"] = []string{"delete:users"}
+		delete(c, "roles")
+	}), map[string]any{"kid": kid})
+	for _, tc := range []struct {
+		name   string
+		claims []string
+		want   []string
+	}{
+		{"all three by default", nil, []string{"read:reports", "write:reports", "read:notes", "delete:users"}},
+		{"only scp (Okta)", []string{"scp"}, []string{"read:notes"}},
+		{"only permissions (Auth0)", []string{"permissions"}, []string{"delete:users"}},
+		{"none", []string{"-"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := authframe.New(authframe.WithRemote(authframe.RemoteIssuer{Issuer: p.srv.URL, Audience: []string{testAud}, PermissionClaims: tc.claims}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Close()
+			pr, err := g.VerifyToken(ctx, tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slicesEqualSet(pr.Permissions, tc.want) {
+				t.Fatalf("permissions %v, want %v", pr.Permissions, tc.want)
+			}
+			for _, perm := range tc.want {
+				if !pr.Can(perm) {
+					t.Fatalf("Can(%q) is false", perm)
+				}
+			}
+		})
+	}
+	if _, err := authframe.New(authframe.WithRemote(authframe.RemoteIssuer{Issuer: p.srv.URL, Audience: []string{testAud}, PermissionClaims: []string{"groups"}})); err == nil {
+		t.Fatal("an unknown permission claim was accepted")
+	}
+}
+
+func slicesEqualSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := map[string]bool{}
+	for _, x := range a {
+		seen[x] = true
+	}
+	for _, x := range b {
+		if !seen[x] {
+			return false
+		}
+	}
+	return true
+}

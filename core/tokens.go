@@ -24,7 +24,7 @@ type TokenPair struct {
 }
 
 // errNoSigningKey is returned when issuing is asked of a Guard configured only to verify.
-var errNoSigningKey = errors.New("authframe: no signing key configured")
+var errNoSigningKey = errors.New("authframe: this Guard only verifies: it has no private or HMAC key to sign with (WithKey, WithKeyFile or WithHMACSecret)")
 
 // newSessionID returns a fresh session secret and its public handle (the sid): the handle is
 // derived by hashing, so the store keeps only a hash of what the client holds.
