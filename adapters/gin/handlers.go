@@ -112,7 +112,7 @@ func (h *Handlers) SessionLogout(c *gin.Context) { h.serve(c, h.core.SessionLogo
 func (h *Handlers) Sessions(c *gin.Context) { h.serve(c, h.core.Sessions) }
 
 // DeleteSession is DELETE /sessions/:id, behind Middleware: 204, or 404 for an id that is
-// not one of the caller's sessions.
+// not one of the caller's sessions. The id is the path parameter named id.
 func (h *Handlers) DeleteSession(c *gin.Context) { h.serve(c, h.core.DeleteSession) }
 
 // JWKS is GET /jwks.json: the Guard's public verification keys.
