@@ -1,7 +1,6 @@
 package authgin
 
 import (
-	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -10,7 +9,8 @@ import (
 	"github.com/authframe/authframe/core/endpoint"
 )
 
-// Option configures Middleware and Optional.
+// Option configures Middleware, Optional, NewHandlers and Mount. Each takes the options
+// that concern it and ignores the others.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)
@@ -20,6 +20,9 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	skipper      func(*gin.Context) bool
 	errorHandler func(*gin.Context, error)
+	registration bool
+	roles        []string
+	bodyLimit    int64
 }
 
 // WithSkipper lets requests for which skip returns true pass without authentication.
@@ -28,9 +31,9 @@ func WithSkipper(skip func(*gin.Context) bool) Option {
 }
 
 // WithErrorHandler replaces the default error response (the contract's JSON body and
-// WWW-Authenticate header, written by WriteError). Middleware aborts the chain after h
-// returns, whatever h does, so a handler that forgets to abort cannot let an
-// unauthenticated request through.
+// WWW-Authenticate header, written by WriteError) of Middleware and of the handlers. The
+// chain is aborted after h returns, whatever h does, so a handler that forgets to abort
+// cannot let an unauthenticated request through.
 func WithErrorHandler(h func(*gin.Context, error)) Option {
 	return optionFunc(func(c *config) { c.errorHandler = h })
 }
@@ -106,7 +109,10 @@ func Request(c *gin.Context) authframe.Request { return request{c} }
 // authenticated request (authframe.RequestWithPrincipal); gin's c.Keys would cost two
 // whenever no earlier middleware has made the map.
 func Middleware(guard *authframe.Guard, opts ...Option) gin.HandlerFunc {
-	cfg := newConfig(opts)
+	return middleware(guard, newConfig(opts))
+}
+
+func middleware(guard *authframe.Guard, cfg config) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if cfg.skipper != nil && cfg.skipper(c) {
 			c.Next()
@@ -194,43 +200,11 @@ func WriteError(c *gin.Context, err error) {
 	endpoint.WriteError(c.Writer, err, RequestIDFrom(c))
 }
 
-// Login checks the credentials, starts a browser session, sets its cookie on the response
-// (with Cache-Control: no-store) and returns the grant, whose CSRFToken the page sends
-// back in X-CSRF-Token. The session id the client presented, if any, is never adopted.
-// The cookie is written by net/http, not c.SetCookie, so it carries exactly the attributes
-// the Guard configured.
-func Login(c *gin.Context, guard *authframe.Guard, username, password string) (*authframe.SessionGrant, error) {
-	ctx := c.Request.Context()
-	client := ClientInfo(c, guard)
-	u, err := guard.VerifyPassword(ctx, client, username, password)
-	if err != nil {
-		return nil, err
-	}
-	grant, err := guard.StartSession(ctx, u, client)
-	if err != nil {
-		return nil, err
-	}
-	c.Header("Cache-Control", "no-store")
-	http.SetCookie(c.Writer, grant.Cookie)
-	return grant, nil
-}
-
-// Logout destroys the caller's session server-side and clears its cookie (same name, Path
-// and Secure, which browsers need to drop a __Host- cookie), with Cache-Control: no-store.
-// Put it behind Middleware. The cookie is cleared even when the error is not nil.
-func Logout(c *gin.Context, guard *authframe.Guard) error {
-	p, _ := PrincipalFrom(c)
-	err := guard.Logout(c.Request.Context(), p)
-	cookie := guard.ClearSessionCookie()
-	c.Header("Cache-Control", "no-store")
-	http.SetCookie(c.Writer, cookie)
-	return err
-}
-
 // ClientInfo returns the client's IP (as the Guard's trusted-proxy rules see it, from the
-// TCP peer and X-Forwarded-For) and user agent.
+// TCP peer and X-Forwarded-For) and user agent, as the handlers record them. gin's strings
+// outlive the request, so the values are safe to keep.
 func ClientInfo(c *gin.Context, guard *authframe.Guard) authframe.ClientInfo {
-	return authframe.ClientInfo{IP: guard.ClientInfo(request{c}).IP, UserAgent: c.Request.UserAgent()}
+	return guard.ClientInfo(request{c})
 }
 
 // RequestID accepts a safe incoming X-Request-ID or makes one, echoes it in the response

@@ -2,6 +2,7 @@ package authgin_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,20 @@ import (
 	authgin "github.com/authframe/authframe/adapters/gin"
 	authframe "github.com/authframe/authframe/core"
 )
+
+// issue returns an access token for a new user with roles, as POST /token would.
+func issue(guard *authframe.Guard, username string, roles ...string) string {
+	ctx := context.Background()
+	u, err := guard.Register(ctx, authframe.ClientInfo{}, username, "correct horse battery", roles...)
+	if err != nil {
+		panic(err)
+	}
+	pair, err := guard.IssueTokens(ctx, u, authframe.ClientInfo{})
+	if err != nil {
+		panic(err)
+	}
+	return pair.AccessToken
+}
 
 func ExampleMiddleware() {
 	gin.SetMode(gin.ReleaseMode)
@@ -38,10 +53,9 @@ func ExampleMiddleware() {
 	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
 	fmt.Println(rec.Body.String())
 
-	// With a bearer token (a real app issues it with guard.IssueTokens after guard.Login).
-	tok, _ := guard.SignAccessToken("u-1", "alice", nil, "")
+	// With a bearer token.
 	req := httptest.NewRequest("GET", "/api/me", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Authorization", "Bearer "+issue(guard, "alice"))
 	rec = httptest.NewRecorder()
 	r.ServeHTTP(rec, req)
 	fmt.Print(rec.Code, " ", rec.Body.String())
@@ -71,7 +85,7 @@ func ExampleRequire() {
 	r.GET("/reports", authgin.RequireAny("admin", "read:reports"), ok)       // a role or a permission
 	r.GET("/reports/all", authgin.Require("read:reports", "read:users"), ok) // both permissions
 
-	tok, _ := guard.SignAccessToken("u-2", "carol", []string{"auditor"}, "")
+	tok := issue(guard, "carol", "auditor")
 	for _, path := range []string{"/admin", "/reports", "/reports/all"} {
 		req := httptest.NewRequest("GET", path, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -85,7 +99,7 @@ func ExampleRequire() {
 	// /reports/all 403 {"error":{"code":"forbidden","message":"insufficient permissions"}}
 }
 
-func ExampleLogin() {
+func ExampleMount() {
 	gin.SetMode(gin.ReleaseMode)
 	guard, err := authframe.New(
 		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
@@ -96,29 +110,64 @@ func ExampleLogin() {
 		panic(err)
 	}
 	defer guard.Close()
-	if _, err := guard.Register(context.Background(), "alice", "correct horse battery"); err != nil {
-		panic(err)
-	}
 
 	r := gin.New()
-	r.POST("/session/login", func(c *gin.Context) {
-		grant, err := authgin.VerifyPassword(c, guard, c.PostForm("username"), c.PostForm("password"))
-		if err != nil {
-			authgin.WriteError(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, gin.H{"csrf_token": grant.CSRFToken})
-	})
-	r.POST("/session/logout", authgin.Middleware(guard), func(c *gin.Context) {
-		if err := authgin.Logout(c, guard); err != nil {
-			authgin.WriteError(c, err)
-			return
-		}
-		c.Status(http.StatusNoContent)
+	// POST /auth/register, /auth/token, /auth/refresh, /auth/logout, /auth/session/login,
+	// /auth/session/logout; GET /auth/sessions, /auth/jwks.json; DELETE /auth/sessions/:id.
+	authgin.Mount(r.Group("/auth"), guard, authgin.WithRegistration("user"))
+	api := r.Group("/api", authgin.Middleware(guard))
+	api.GET("/me", func(c *gin.Context) {
+		p, _ := authgin.PrincipalFrom(c)
+		c.String(http.StatusOK, "%s %v", p.Username, p.Roles)
 	})
 
+	do := func(method, path, token, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		return rec
+	}
+	creds := `{"username":"alice","password":"correct horse battery"}`
+	fmt.Println("register", do("POST", "/auth/register", "", creds).Code)
+	var pair struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.Unmarshal(do("POST", "/auth/token", "", creds).Body.Bytes(), &pair)
+	fmt.Println("me", do("GET", "/api/me", pair.AccessToken, "").Body.String())
+	fmt.Println("logout", do("POST", "/auth/logout", pair.AccessToken, "").Code)
+	fmt.Println("me", do("GET", "/api/me", pair.AccessToken, "").Code)
+	// Output:
+	// register 201
+	// me alice [user]
+	// logout 204
+	// me 401
+}
+
+func ExampleNewHandlers() {
+	gin.SetMode(gin.ReleaseMode)
+	guard, err := authframe.New(
+		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
+		authframe.WithIssuer("https://auth.example.com"),
+		authframe.WithAudience("example-api"),
+	)
+	if err != nil {
+		panic(err)
+	}
+	defer guard.Close()
+	issue(guard, "alice")
+
+	// The handlers one by one, on paths of the app's choosing.
+	h := authgin.NewHandlers(guard)
+	r := gin.New()
+	r.POST("/login", h.SessionLogin)
+	r.POST("/logout", authgin.Middleware(guard), h.SessionLogout)
+
 	form := strings.NewReader("username=alice&password=correct+horse+battery")
-	req := httptest.NewRequest("POST", "/session/login", form)
+	req := httptest.NewRequest("POST", "/login", form)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, req)
@@ -126,7 +175,7 @@ func ExampleLogin() {
 	fmt.Println(rec.Code, cookie.Name, cookie.HttpOnly, cookie.Secure)
 
 	// An unsafe request on a cookie session needs the CSRF token.
-	req = httptest.NewRequest("POST", "/session/logout", nil)
+	req = httptest.NewRequest("POST", "/logout", nil)
 	req.AddCookie(cookie)
 	rec = httptest.NewRecorder()
 	r.ServeHTTP(rec, req)

@@ -3,11 +3,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	authgin "github.com/authframe/authframe/adapters/gin"
+	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/endpoint"
 	"github.com/authframe/authframe/examples/internal/app"
 )
 
@@ -18,33 +21,39 @@ func main() {
 
 // Router is the whole contract on a gin engine.
 func Router(a *app.App) *gin.Engine {
-	g := a.Guard
-	r := gin.New()
-	r.Use(gin.Recovery(), authgin.RequestID(), timeout)
-	r.NoRoute(func(c *gin.Context) { authgin.WriteError(c, app.NotFound) })
-	r.GET("/", func(c *gin.Context) {
-		c.Header("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
-		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(app.Page))
-	})
-	r.GET("/healthz", func(c *gin.Context) { write(c, a.Health(c.Request.Context())) })
-	r.GET("/metrics", gin.WrapH(a.Metrics))
-	r.GET("/.well-known/jwks.json", gin.WrapH(app.JWKS(g)))
-	r.POST("/auth/register", bind(a, a.Register))
-	r.POST("/auth/token", bind(a, a.Token))
-	r.POST("/auth/refresh", bind(a, a.Refresh))
-	r.POST("/session/login", bind(a, a.SessionLogin))
+	guard := a.Guard
+	h := authgin.NewHandlers(guard, authgin.WithRegistration(app.UserRoles...), authgin.WithBodyLimit(app.BodyLimit))
+	auth := authgin.Middleware(guard)
 
-	auth := r.Group("/", authgin.Middleware(g))
-	auth.POST("/auth/logout", bind(a, a.Logout))
-	auth.POST("/session/logout", bind(a, a.SessionLogout))
-	auth.GET("/api/me", bind(a, a.Me))
-	auth.POST("/api/echo", bind(a, a.Echo))
-	auth.GET("/api/admin", authgin.Require("admin"), bind(a, a.Admin))
-	auth.GET("/api/sessions", bind(a, a.Sessions))
-	auth.DELETE("/api/sessions/:id", bind(a, a.DeleteSession))
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(gin.CustomRecovery(recovered), authgin.RequestID(), timeout)
+	r.NoRoute(func(c *gin.Context) { authgin.WriteError(c, app.NotFound) })
+	r.NoMethod(func(c *gin.Context) { authgin.WriteError(c, app.MethodNotAllowed) })
+
+	r.GET("/", page)
+	r.GET("/healthz", health(guard))
+	r.GET("/metrics", gin.WrapH(a.Metrics))
+	r.GET("/.well-known/jwks.json", h.JWKS)
+
+	r.POST("/auth/register", h.Register)
+	r.POST("/auth/token", h.Token)
+	r.POST("/auth/refresh", h.Refresh)
+	r.POST("/auth/logout", auth, h.Logout)
+	r.POST("/session/login", h.SessionLogin)
+	r.POST("/session/logout", auth, h.SessionLogout)
+
+	api := r.Group("/api", auth)
+	api.GET("/me", me)
+	api.POST("/echo", echo)
+	api.GET("/admin", authgin.Require("admin"), func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
+	api.GET("/sessions", h.Sessions)
+	api.DELETE("/sessions/:id", h.DeleteSession)
 	return r
 }
 
+// timeout bounds each request's work, so that a dead store or cache costs a 503 within a
+// second rather than a stalled request.
 func timeout(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), app.RequestTimeout)
 	defer cancel()
@@ -52,42 +61,61 @@ func timeout(c *gin.Context) {
 	c.Next()
 }
 
-// bind binds a framework-neutral endpoint to gin.
-func bind(a *app.App, fn func(app.Call) app.Result) gin.HandlerFunc {
+// recovered answers a panic in the contract's error shape rather than with gin's empty 500.
+func recovered(c *gin.Context, _ any) {
+	authgin.WriteError(c, authframe.ErrInternal)
+}
+
+func page(c *gin.Context) {
+	c.Header("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
+	c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(app.Page))
+}
+
+func health(guard *authframe.Guard) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := app.CheckContentEncoding(authgin.Request(c).Header("Content-Encoding")); err != nil {
-			c.Header("Accept-Encoding", app.AcceptEncoding)
-			authgin.WriteError(c, err)
-			return
+		rep := guard.Health(c.Request.Context())
+		status, word := http.StatusOK, "ok"
+		if !rep.OK {
+			status, word = http.StatusServiceUnavailable, "unavailable"
 		}
-		body, err := app.ReadBody(http.MaxBytesReader(c.Writer, c.Request.Body, app.BodyLimit+1))
-		if err != nil {
-			authgin.WriteError(c, err)
-			return
-		}
-		p, _ := authgin.PrincipalFrom(c)
-		write(c, fn(app.Call{
-			Ctx: c.Request.Context(), Body: body, ContentType: c.GetHeader("Content-Type"),
-			Client: authgin.ClientInfo(c, a.Guard), Principal: p, Param: c.Param("id"),
-		}))
+		c.Header("Cache-Control", "no-store")
+		c.JSON(status, gin.H{"status": word, "dependencies": rep.Dependencies})
 	}
 }
 
-func write(c *gin.Context, res app.Result) {
-	if res.Err != nil {
-		authgin.WriteError(c, res.Err)
+func me(c *gin.Context) {
+	p, _ := authgin.PrincipalFrom(c)
+	c.JSON(http.StatusOK, gin.H{
+		"user_id": p.UserID, "username": p.Username, "roles": nonNil(p.Roles),
+		"permissions": nonNil(p.Permissions), "auth_method": p.Method,
+	})
+}
+
+// nonNil makes an absent list [] in JSON rather than null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// echo answers a JSON body with itself. The body is read raw, as the handlers read theirs:
+// never one with a Content-Encoding (inflating it could exhaust memory before any size
+// check), never more than app.BodyLimit.
+func echo(c *gin.Context) {
+	if err := endpoint.CheckContentEncoding(authgin.Request(c).Header("Content-Encoding")); err != nil {
+		c.Header("Accept-Encoding", "identity")
+		authgin.WriteError(c, err)
 		return
 	}
-	for _, ck := range res.Cookies {
-		http.SetCookie(c.Writer, ck)
-	}
-	if res.NoStore {
-		c.Header("Cache-Control", "no-store")
-	}
-	if body := res.Encode(); body != nil {
-		c.Data(res.Status, "application/json", body)
+	body, err := endpoint.ReadBody(c.Request.Body, app.BodyLimit)
+	if err != nil {
+		authgin.WriteError(c, err)
 		return
 	}
-	c.Status(res.Status)
-	c.Writer.WriteHeaderNow()
+	if !json.Valid(body) {
+		authgin.WriteError(c, endpoint.BadRequest("a JSON body is required"))
+		return
+	}
+	c.Data(http.StatusOK, "application/json", body)
 }
