@@ -1,6 +1,7 @@
 package authgin
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -129,8 +130,11 @@ func middleware(guard *authframe.Guard, cfg config) gin.HandlerFunc {
 	}
 }
 
-// Optional attaches the Principal when the request authenticates and otherwise lets it
-// through anonymously; it never rejects, so its error handler is never called.
+// Optional attaches the Principal when the request authenticates, and lets a request
+// without credentials through anonymously, as it does one whose session cookie has
+// outlived its session (browsers keep the cookie longer than the session lives). Any
+// other failure (a bad or expired token, a missing CSRF token, an unavailable store) is
+// answered as Middleware answers it, so that a client learns its token needs refreshing.
 func Optional(guard *authframe.Guard, opts ...Option) gin.HandlerFunc {
 	cfg := newConfig(opts)
 	return func(c *gin.Context) {
@@ -138,8 +142,15 @@ func Optional(guard *authframe.Guard, opts ...Option) gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		if p, err := guard.Authenticate(c.Request.Context(), request{c}); err == nil {
+		p, err := guard.Authenticate(c.Request.Context(), request{c})
+		switch {
+		case err == nil:
 			attach(c, p)
+		case errors.Is(err, authframe.ErrUnauthenticated), errors.Is(err, authframe.ErrSessionInvalid):
+		default:
+			cfg.errorHandler(c, err)
+			c.Abort()
+			return
 		}
 		c.Next()
 	}

@@ -147,7 +147,8 @@ func TestMiddlewareSemantics(t *testing.T) {
 		challenge                 string
 	}{
 		{name: "a skipped route does not authenticate even a good token", path: "/public", authz: "Bearer " + user, status: 200, body: "anonymous"},
-		{name: "optional ignores a bad token", path: "/optional", authz: "Bearer bad", status: 200, body: "anonymous"},
+		{name: "optional refuses a bad token", path: "/optional", authz: "Bearer bad", status: 401, challenge: `Bearer realm="authframe", error="invalid_token"`},
+		{name: "optional ignores a stale session cookie", path: "/optional", cookie: strings.Repeat("a", 43), status: 200, body: "anonymous"},
 		{name: "require without a principal in front is a 401", path: "/require-alone", authz: "Bearer " + admin, status: 401, want: authframe.ErrUnauthenticated, challenge: `Bearer realm="authframe"`},
 		{name: "an unknown session cookie is a 401 without a challenge", path: "/me", cookie: strings.Repeat("a", 43), status: 401, want: authframe.ErrSessionInvalid},
 		{name: "an empty bearer token is a bad token, not a missing one", path: "/me", authz: "Bearer", status: 401, challenge: `Bearer realm="authframe", error="invalid_token"`},
