@@ -1,13 +1,18 @@
 package authecho_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
+	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	authecho "github.com/authframe/authframe/adapters/echo"
 	authframe "github.com/authframe/authframe/core"
@@ -116,6 +121,49 @@ func TestEncodedBodiesAreRefusedUnread(t *testing.T) {
 			}
 			assertContractError(t, rec, authframe.ErrInvalidRequest)
 		}
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestEncodedBodiesAreRefusedBehindEchosDecompress: echo's Decompress middleware swaps the
+// body for a gzip reader but keeps the Content-Encoding header, so the handlers still
+// refuse the request, without reading the inflated stream (Decompress itself reads only
+// the gzip header, buffered).
+func TestEncodedBodiesAreRefusedBehindEchosDecompress(t *testing.T) {
+	g := newGuard(t)
+	e := echo.New()
+	e.Use(authecho.RequestID(), middleware.Decompress())
+	authecho.Mount(e.Group("/auth"), g)
+	// Incompressible, so that reading the inflated stream up to the body limit would
+	// consume as much of the raw body.
+	plain := make([]byte, 256<<10)
+	rand.NewChaCha8([32]byte{1}).Read(plain)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(plain)
+	zw.Close()
+	raw := &countingReader{r: &gz}
+	req := httptest.NewRequest("POST", "/auth/token", raw)
+	req.Header.Set("Content-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnsupportedMediaType {
+		t.Fatalf("%d %s, want 415", rec.Code, rec.Body)
+	}
+	assertContractError(t, rec, authframe.ErrInvalidRequest)
+	if raw.n > 8<<10 {
+		t.Fatalf("%d bytes of the body were read: the inflated stream was consumed", raw.n)
 	}
 }
 
