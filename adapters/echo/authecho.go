@@ -74,7 +74,7 @@ func WithRegistration(roles ...string) Option {
 }
 
 // WithBodyLimit caps the request bodies the handlers read (default endpoint.BodyLimit,
-// 64 KiB); a larger one is answered 413 payload_too_large.
+// 64 KiB, which n <= 0 keeps); a larger one is answered 413 payload_too_large.
 func WithBodyLimit(n int64) Option {
 	return optionFunc(func(c *config) { c.bodyLimit = n })
 }
