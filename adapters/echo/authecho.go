@@ -17,7 +17,9 @@ import (
 // application's own.
 const configKey = "authframe.errors"
 
-// Option configures Middleware and Optional.
+// Option configures Middleware, Optional, NewHandlers and Mount. Each takes the options
+// that concern it and ignores the rest: WithRegistration and WithBodyLimit shape only the
+// handlers, WithSkipper only the middleware.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)
@@ -27,6 +29,10 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	skipper      func(echo.Context) bool
 	errorHandler func(echo.Context, error) error
+	// The handlers' endpoint.Config.
+	registration bool
+	roles        []string
+	bodyLimit    int64
 }
 
 // WithSkipper lets requests for which skip returns true pass without authentication, as
@@ -52,9 +58,25 @@ func WithHTTPError(enabled bool) Option {
 
 // WithErrorHandler replaces the error response altogether: h gets the request and the
 // *authframe.Error, and what it returns is returned up the chain (nil when it wrote a
-// response itself). Require and RequireAny behind this middleware use it too.
+// response itself). Require and RequireAny behind this middleware use it too, and so do
+// the handlers of NewHandlers and Mount.
 func WithErrorHandler(h func(c echo.Context, err error) error) Option {
 	return optionFunc(func(c *config) { c.errorHandler = h })
+}
+
+// WithRegistration makes Mount serve POST /register, and gives every user that it (or
+// Handlers.Register) creates roles. Without it Mount leaves the route out, so that
+// mounting the standard routes never opens sign-up by accident; routing Handlers.Register
+// yourself is opt-in enough.
+func WithRegistration(roles ...string) Option {
+	roles = append([]string(nil), roles...)
+	return optionFunc(func(c *config) { c.registration, c.roles = true, roles })
+}
+
+// WithBodyLimit caps the request bodies the handlers read (default endpoint.BodyLimit,
+// 64 KiB, which n <= 0 keeps); a larger one is answered 413 payload_too_large.
+func WithBodyLimit(n int64) Option {
+	return optionFunc(func(c *config) { c.bodyLimit = n })
 }
 
 func newConfig(opts []Option) *config {
@@ -133,7 +155,10 @@ func Request(c echo.Context) authframe.Request { return request{c.Request()} }
 // that carries it, authframe.RequestWithPrincipal); c.Set would cost echo's two for the
 // context's map, and would hide the Principal from code that holds only the request.
 func Middleware(guard *authframe.Guard, opts ...Option) echo.MiddlewareFunc {
-	cfg := newConfig(opts)
+	return newConfig(opts).middleware(guard)
+}
+
+func (cfg *config) middleware(guard *authframe.Guard) echo.MiddlewareFunc {
 	if guard == nil {
 		return cfg.refuseAll
 	}
@@ -155,9 +180,14 @@ func Middleware(guard *authframe.Guard, opts ...Option) echo.MiddlewareFunc {
 	}
 }
 
-// Optional attaches the Principal when the request authenticates and otherwise lets it
-// through anonymously; it never rejects (except, with 500, when built with a nil guard).
-// Require behind it answers anonymous requests with 401.
+// Optional attaches the Principal when the request authenticates, and lets it through
+// anonymously when it presents no credentials, or only a session cookie that names no
+// live session (which a browser keeps after its session ended: a public page must not
+// turn into a 401 for it). Credentials that fail otherwise are answered as Middleware
+// answers them: a bad, expired or revoked bearer token is a 401 (RFC 6750 §3.1: the
+// client learns to refresh rather than silently losing its identity), a session request
+// without its CSRF token a 403, a store that cannot answer a 503. Require behind it
+// answers anonymous requests with 401.
 func Optional(guard *authframe.Guard, opts ...Option) echo.MiddlewareFunc {
 	cfg := newConfig(opts)
 	if guard == nil {
@@ -170,13 +200,23 @@ func Optional(guard *authframe.Guard, opts ...Option) echo.MiddlewareFunc {
 				return next(c)
 			}
 			r := c.Request()
-			if p, err := guard.Authenticate(r.Context(), request{r}); err == nil {
+			p, err := guard.Authenticate(r.Context(), request{r})
+			switch {
+			case err == nil:
 				attach(c, r, p)
+			case !anonymous(err):
+				return cfg.fail(c, err)
 			}
 			cfg.remember(c)
 			return next(c)
 		}
 	}
+}
+
+// anonymous reports whether Optional lets a request that failed with err through without
+// a Principal.
+func anonymous(err error) bool {
+	return errors.Is(err, authframe.ErrUnauthenticated) || errors.Is(err, authframe.ErrSessionInvalid)
 }
 
 func attach(c echo.Context, r *http.Request, p *authframe.Principal) {
@@ -245,7 +285,7 @@ func PrincipalFrom(c echo.Context) (*authframe.Principal, bool) {
 // a nil err writes nothing.
 func WriteError(c echo.Context, err error) error {
 	if err != nil {
-		endpoint.WriteError(c.Response(), err, requestID(c))
+		endpoint.WriteError(c.Response(), err, RequestIDFrom(c))
 	}
 	return nil
 }
@@ -260,7 +300,7 @@ func HTTPError(c echo.Context, err error) *echo.HTTPError {
 		return nil
 	}
 	ae := endpoint.AsError(err)
-	r := endpoint.RenderError(ae, requestID(c))
+	r := endpoint.RenderError(ae, RequestIDFrom(c))
 	h := c.Response().Header()
 	for _, kv := range r.Headers {
 		h.Set(kv[0], kv[1])
@@ -279,46 +319,17 @@ func httpError(c echo.Context, err error) error {
 	return nil
 }
 
-func requestID(c echo.Context) string {
-	return endpoint.RequestIDFromContext(c.Request().Context())
-}
-
-// Login checks the credentials, starts a browser session, sets its cookie and returns the
-// grant (with the CSRF token to hand to the page). Whatever session id the client presented
-// is never adopted. Errors are *authframe.Error values: answer them with WriteError.
-func Login(c echo.Context, guard *authframe.Guard, username, password string) (*authframe.SessionGrant, error) {
-	ctx := c.Request().Context()
-	client := ClientInfo(c, guard)
-	u, err := guard.VerifyPassword(ctx, client, username, password)
-	if err != nil {
-		return nil, err
-	}
-	grant, err := guard.StartSession(ctx, u, client)
-	if err != nil {
-		return nil, err
-	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	c.SetCookie(grant.Cookie)
-	return grant, nil
-}
-
-// Logout destroys the caller's session server-side and clears its cookie. Use it behind
-// Middleware, which has checked the CSRF token of an unsafe cookie request. The cookie is
-// cleared even when the error says there was no session to end.
-func Logout(c echo.Context, guard *authframe.Guard) error {
-	p, _ := PrincipalFrom(c)
-	err := guard.Logout(c.Request().Context(), p)
-	cookie := guard.ClearSessionCookie()
-	c.Response().Header().Set("Cache-Control", "no-store")
-	c.SetCookie(cookie)
-	return err
-}
-
 // ClientInfo returns the client's IP (as the Guard's trusted-proxy rules see it, not
-// c.RealIP()) and user agent.
+// c.RealIP()) and user agent, for calling the Guard's login methods directly. net/http
+// does not reuse the strings of a request, so they stay valid after it.
 func ClientInfo(c echo.Context, guard *authframe.Guard) authframe.ClientInfo {
-	r := c.Request()
-	return authframe.ClientInfo{IP: guard.ClientInfo(request{r}).IP, UserAgent: r.UserAgent()}
+	return guard.ClientInfo(request{c.Request()})
+}
+
+// RequestIDFrom returns the request id that RequestID put in the context of c's request,
+// or "" without that middleware.
+func RequestIDFrom(c echo.Context) string {
+	return endpoint.RequestIDFromContext(c.Request().Context())
 }
 
 // RequestID accepts a safe incoming X-Request-ID or makes one, puts it in the request

@@ -2,6 +2,7 @@ package authecho_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -40,7 +41,7 @@ func ExampleMiddleware() {
 	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
 	fmt.Println(rec.Body.String())
 
-	tok, _ := guard.SignAccessToken("user-1", "alice", []string{"staff"}, "")
+	tok := exampleToken(guard, "alice")
 	for _, path := range []string{"/api/me", "/api/admin"} {
 		req := httptest.NewRequest("GET", path, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -53,6 +54,23 @@ func ExampleMiddleware() {
 	// {"error":{"code":"invalid_token","message":"authentication required"}}
 	// 200 hello alice
 	// 403 {"error":{"code":"forbidden","message":"insufficient permissions"}}
+}
+
+// exampleToken registers a user and logs it in, as POST /token does.
+func exampleToken(guard *authframe.Guard, name string) string {
+	ctx := context.Background()
+	if _, err := guard.Register(ctx, authframe.ClientInfo{}, name, "correct horse battery"); err != nil {
+		panic(err)
+	}
+	u, err := guard.VerifyPassword(ctx, authframe.ClientInfo{}, name, "correct horse battery")
+	if err != nil {
+		panic(err)
+	}
+	pair, err := guard.IssueTokens(ctx, u, authframe.ClientInfo{})
+	if err != nil {
+		panic(err)
+	}
+	return pair.AccessToken
 }
 
 // With WithHTTPError(true) failures reach the Echo instance's HTTPErrorHandler as
@@ -87,7 +105,9 @@ func ExampleWithHTTPError() {
 	// 303 /login
 }
 
-func ExampleLogin() {
+// Mount serves the standard routes on a group: token login, refresh and logout, cookie
+// sessions, the caller's session list and the JWKS (and sign-up, with WithRegistration).
+func ExampleMount() {
 	guard, err := authframe.New(
 		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
 		authframe.WithIssuer("https://auth.example.com"),
@@ -97,33 +117,38 @@ func ExampleLogin() {
 		panic(err)
 	}
 	defer guard.Close()
-	if _, err := guard.Register(context.Background(), "alice", "correct horse battery"); err != nil {
-		panic(err)
-	}
 
 	e := echo.New()
 	e.Use(authecho.RequestID())
-	e.POST("/session/login", func(c echo.Context) error {
-		grant, err := authecho.VerifyPassword(c, guard, c.FormValue("username"), c.FormValue("password"))
-		if err != nil {
-			return authecho.WriteError(c, err)
-		}
-		return c.JSON(http.StatusOK, map[string]string{"csrf_token": grant.CSRFToken})
-	})
-	// Unsafe requests on a session need the CSRF token; Middleware checks it.
-	e.POST("/session/logout", func(c echo.Context) error {
-		if err := authecho.Logout(c, guard); err != nil {
-			return authecho.WriteError(c, err)
-		}
-		return c.NoContent(http.StatusNoContent)
+	authecho.Mount(e.Group("/auth"), guard, authecho.WithRegistration())
+	e.GET("/api/me", func(c echo.Context) error {
+		p, _ := authecho.PrincipalFrom(c)
+		return c.String(http.StatusOK, "hello "+p.Username)
 	}, authecho.Middleware(guard))
 
-	req := httptest.NewRequest("POST", "/session/login", strings.NewReader("username=alice&password=correct+horse+battery"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, req)
-	cookie := rec.Result().Cookies()[0]
-	fmt.Println(rec.Code, cookie.Name, cookie.HttpOnly, cookie.Secure)
+	do := func(method, path, body, token string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec
+	}
+	creds := `{"username":"alice","password":"correct horse battery"}`
+	fmt.Println(do("POST", "/auth/register", creds, "").Code)
+	var pair struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.Unmarshal(do("POST", "/auth/token", creds, "").Body.Bytes(), &pair)
+	me := do("GET", "/api/me", "", pair.AccessToken)
+	fmt.Println(me.Code, me.Body.String())
+	fmt.Println(do("POST", "/auth/logout", "", pair.AccessToken).Code)
+	fmt.Println(do("GET", "/api/me", "", pair.AccessToken).Code)
 	// Output:
-	// 200 __Host-session true true
+	// 201
+	// 200 hello alice
+	// 204
+	// 401
 }

@@ -30,10 +30,10 @@ func newGuard(t testing.TB, opts ...authframe.Option) *authframe.Guard {
 func tokenFor(t testing.TB, g *authframe.Guard, name string, roles ...string) string {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := g.Register(ctx, name, "password123", roles...); err != nil {
+	if _, err := g.Register(ctx, authframe.ClientInfo{}, name, "password123", roles...); err != nil {
 		t.Fatal(err)
 	}
-	u, err := g.VerifyPassword(ctx, name, "password123", authframe.ClientInfo{IP: "192.0.2.1"})
+	u, err := g.VerifyPassword(ctx, authframe.ClientInfo{IP: "192.0.2.1"}, name, "password123")
 	if err != nil {
 		t.Fatal(err)
 	}
