@@ -4,6 +4,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -27,7 +30,9 @@ func Router(a *app.App) *gin.Engine {
 
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(gin.CustomRecovery(recovered), authgin.RequestID(), timeout)
+	// gin's own recovery writes the request's headers, cookies included, to its log: this
+	// one logs only the panic.
+	r.Use(gin.CustomRecoveryWithWriter(io.Discard, recovered(a.Logger)), authgin.RequestID(), timeout)
 	r.NoRoute(func(c *gin.Context) { authgin.WriteError(c, app.NotFound) })
 	r.NoMethod(func(c *gin.Context) { authgin.WriteError(c, app.MethodNotAllowed) })
 
@@ -62,8 +67,11 @@ func timeout(c *gin.Context) {
 }
 
 // recovered answers a panic in the contract's error shape rather than with gin's empty 500.
-func recovered(c *gin.Context, _ any) {
-	authgin.WriteError(c, authframe.ErrInternal)
+func recovered(logger *slog.Logger) gin.RecoveryFunc {
+	return func(c *gin.Context, v any) {
+		logger.Error("panic while serving a request", "panic", fmt.Sprint(v), "path", c.FullPath())
+		authgin.WriteError(c, authframe.ErrInternal)
+	}
 }
 
 func page(c *gin.Context) {
