@@ -35,8 +35,8 @@ func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) Option 
 	return optionFunc(func(c *config) { c.errorHandler = h })
 }
 
-// WithRegistration serves POST /register, giving roles to every user it creates. Without
-// it the route does not exist: anyone who can reach it can create an account.
+// WithRegistration serves POST /register, giving roles to every user it creates. It is off
+// by default because anyone who can reach the route can create an account.
 func WithRegistration(roles ...string) Option {
 	return optionFunc(func(c *config) { c.registration, c.roles = true, roles })
 }
