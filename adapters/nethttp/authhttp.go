@@ -1,7 +1,6 @@
 package authhttp
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
@@ -9,7 +8,8 @@ import (
 	"github.com/authframe/authframe/core/endpoint"
 )
 
-// Option configures the middleware.
+// Option configures the middleware and the handlers; each ignores the options that do not
+// concern it.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)
@@ -19,6 +19,9 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	skipper      func(*http.Request) bool
 	errorHandler func(http.ResponseWriter, *http.Request, error)
+	registration bool
+	roles        []string
+	bodyLimit    int64
 }
 
 // WithSkipper lets requests for which skip returns true pass without authentication.
@@ -27,9 +30,21 @@ func WithSkipper(skip func(*http.Request) bool) Option {
 }
 
 // WithErrorHandler replaces the default error response (the contract's JSON body and
-// WWW-Authenticate header, written by endpoint.WriteError).
+// WWW-Authenticate header, written by WriteError), for the middleware and the handlers.
 func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) Option {
 	return optionFunc(func(c *config) { c.errorHandler = h })
+}
+
+// WithRegistration serves POST /register, giving roles to every user it creates. It is off
+// by default because anyone who can reach the route can create an account.
+func WithRegistration(roles ...string) Option {
+	return optionFunc(func(c *config) { c.registration, c.roles = true, roles })
+}
+
+// WithBodyLimit caps the request bodies the handlers read (default 64 KiB); a larger one
+// is answered 413. n <= 0 keeps the default.
+func WithBodyLimit(n int64) Option {
+	return optionFunc(func(c *config) { c.bodyLimit = n })
 }
 
 func newConfig(opts []Option) config {
@@ -102,7 +117,11 @@ func Middleware(guard *authframe.Guard, opts ...Option) func(http.Handler) http.
 }
 
 // Optional attaches the Principal when the request authenticates and otherwise lets it
-// through anonymously; it never rejects.
+// through anonymously: without credentials, with a session cookie that names no live
+// session (a browser keeps sending a stale cookie, which must not break public pages), or
+// when a dependency cannot answer. A bearer token that was presented and refused is
+// answered as Middleware answers it (RFC 6750 §3.1), so that a client learns its token
+// expired instead of being served silently as anonymous.
 func Optional(guard *authframe.Guard, opts ...Option) func(http.Handler) http.Handler {
 	c := newConfig(opts)
 	return func(next http.Handler) http.Handler {
@@ -111,8 +130,12 @@ func Optional(guard *authframe.Guard, opts ...Option) func(http.Handler) http.Ha
 				next.ServeHTTP(w, r)
 				return
 			}
-			if p, err := guard.Authenticate(r.Context(), request{r}); err == nil {
+			p, err := guard.Authenticate(r.Context(), request{r})
+			if err == nil {
 				r = authframe.RequestWithPrincipal(r, p)
+			} else if endpoint.AsError(err).TokenPresented {
+				c.errorHandler(w, r, err)
+				return
 			}
 			next.ServeHTTP(w, r)
 		})
@@ -151,45 +174,18 @@ func PrincipalFrom(r *http.Request) (*authframe.Principal, bool) {
 
 // WriteError writes err in the contract's shape, with the request id of r's context.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	endpoint.WriteError(w, err, requestID(r))
+	endpoint.WriteError(w, err, RequestIDFrom(r))
 }
 
-func requestID(r *http.Request) string {
+// RequestIDFrom returns the request id that RequestID put in r's context, or "".
+func RequestIDFrom(r *http.Request) string {
 	return endpoint.RequestIDFromContext(r.Context())
 }
 
-// Login checks the credentials, starts a browser session, sets its cookie on w and returns
-// the grant (with the CSRF token to hand to the page). The session id the client presented,
-// if any, is never adopted.
-func Login(ctx context.Context, guard *authframe.Guard, w http.ResponseWriter, r *http.Request, username, password string) (*authframe.SessionGrant, error) {
-	client := ClientInfo(guard, r)
-	u, err := guard.VerifyPassword(ctx, client, username, password)
-	if err != nil {
-		return nil, err
-	}
-	grant, err := guard.StartSession(ctx, u, client)
-	if err != nil {
-		return nil, err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	http.SetCookie(w, grant.Cookie)
-	return grant, nil
-}
-
-// Logout destroys the caller's session server-side and clears its cookie.
-func Logout(ctx context.Context, guard *authframe.Guard, w http.ResponseWriter, r *http.Request) error {
-	p, _ := PrincipalFrom(r)
-	err := guard.Logout(ctx, p)
-	cookie := guard.ClearSessionCookie()
-	w.Header().Set("Cache-Control", "no-store")
-	http.SetCookie(w, cookie)
-	return err
-}
-
 // ClientInfo returns the client's IP (as the Guard's trusted-proxy rules see it) and user
-// agent.
-func ClientInfo(guard *authframe.Guard, r *http.Request) authframe.ClientInfo {
-	return authframe.ClientInfo{IP: guard.ClientInfo(request{r}).IP, UserAgent: r.UserAgent()}
+// agent, as the handlers record them.
+func ClientInfo(r *http.Request, guard *authframe.Guard) authframe.ClientInfo {
+	return guard.ClientInfo(request{r})
 }
 
 // RequestID accepts a safe incoming X-Request-ID or makes one, puts it in the request

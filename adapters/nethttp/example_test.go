@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	authhttp "github.com/authframe/authframe/adapters/nethttp"
 	authframe "github.com/authframe/authframe/core"
@@ -37,4 +38,30 @@ func ExampleMiddleware() {
 	// Output:
 	// 401 Bearer realm="authframe"
 	// {"error":{"code":"invalid_token","message":"authentication required"}}
+}
+
+func ExampleMount() {
+	guard, err := authframe.New(
+		authframe.WithHMACSecret([]byte("an-example-secret-of-32-bytes!!!")),
+		authframe.WithIssuer("https://auth.example.com"),
+		authframe.WithAudience("example-api"),
+	)
+	if err != nil {
+		panic(err)
+	}
+	defer guard.Close()
+
+	mux := http.NewServeMux()
+	authhttp.Mount(mux, "/auth", guard, authhttp.WithRegistration("user"))
+
+	for _, path := range []string{"/auth/register", "/auth/token"} {
+		req := httptest.NewRequest("POST", path, strings.NewReader(`{"username":"alice","password":"correct horse"}`))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		fmt.Println(path, rec.Code, rec.Header().Get("Cache-Control"))
+	}
+	// Output:
+	// /auth/register 201 no-store
+	// /auth/token 200 no-store
 }

@@ -1,12 +1,16 @@
-// Command nethttp serves the authframe HTTP contract (examples/README.md) with net/http and
-// authhttp.
+// Command nethttp serves the authframe HTTP contract (examples/README.md) with the standard
+// library's mux and authhttp: the auth routes are the adapter's handlers, the rest is
+// plain net/http.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strings"
 
 	authhttp "github.com/authframe/authframe/adapters/nethttp"
+	"github.com/authframe/authframe/core/endpoint"
 	"github.com/authframe/authframe/examples/internal/app"
 )
 
@@ -17,31 +21,87 @@ func main() {
 // Handler is the whole contract on the standard mux.
 func Handler(a *app.App) http.Handler {
 	g := a.Guard
+	h := authhttp.NewHandlers(g, authhttp.WithRegistration(app.UserRoles...), authhttp.WithBodyLimit(app.BodyLimit))
 	auth := authhttp.Middleware(g)
+
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { write(w, r, a.Health(r.Context())) })
-	mux.Handle("GET /metrics", a.Metrics)
-	mux.Handle("GET /.well-known/jwks.json", app.JWKS(g))
-	mux.Handle("POST /auth/register", bind(a, a.Register))
-	mux.Handle("POST /auth/token", bind(a, a.Token))
-	mux.Handle("POST /auth/refresh", bind(a, a.Refresh))
-	mux.Handle("POST /auth/logout", auth(bind(a, a.Logout)))
-	mux.Handle("POST /session/login", bind(a, a.SessionLogin))
-	mux.Handle("POST /session/logout", auth(bind(a, a.SessionLogout)))
-	mux.Handle("GET /api/me", auth(bind(a, a.Me)))
-	mux.Handle("POST /api/echo", auth(bind(a, a.Echo)))
-	mux.Handle("GET /api/admin", auth(authhttp.Require("admin")(bind(a, a.Admin))))
-	mux.Handle("GET /api/sessions", auth(bind(a, a.Sessions)))
-	mux.Handle("DELETE /api/sessions/{id}", auth(bind(a, a.DeleteSession)))
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
-		_, _ = w.Write([]byte(app.Page))
+	mux.HandleFunc("POST /auth/register", h.Register)
+	mux.HandleFunc("POST /auth/token", h.Token)
+	mux.HandleFunc("POST /auth/refresh", h.Refresh)
+	mux.Handle("POST /auth/logout", auth(http.HandlerFunc(h.Logout)))
+	mux.HandleFunc("POST /session/login", h.SessionLogin)
+	mux.Handle("POST /session/logout", auth(http.HandlerFunc(h.SessionLogout)))
+	mux.Handle("GET /api/sessions", auth(http.HandlerFunc(h.Sessions)))
+	mux.Handle("DELETE /api/sessions/{id}", auth(http.HandlerFunc(h.DeleteSession)))
+	mux.HandleFunc("GET /.well-known/jwks.json", h.JWKS)
+
+	mux.Handle("GET /api/me", auth(http.HandlerFunc(me)))
+	mux.Handle("POST /api/echo", auth(http.HandlerFunc(echo)))
+	mux.Handle("GET /api/admin", auth(authhttp.Require("admin")(http.HandlerFunc(admin))))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		rep := g.Health(r.Context())
+		status, body := http.StatusOK, map[string]any{"status": "ok", "dependencies": rep.Dependencies}
+		if !rep.OK {
+			status, body["status"] = http.StatusServiceUnavailable, "unavailable"
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, status, body)
 	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { authhttp.WriteError(w, r, app.NotFound) })
-	return authhttp.RequestID(withTimeout(mux))
+	mux.Handle("GET /metrics", a.Metrics)
+	mux.HandleFunc("GET /{$}", page)
+	return authhttp.RequestID(withTimeout(contractErrors(mux)))
 }
 
+func me(w http.ResponseWriter, r *http.Request) {
+	p, _ := authhttp.PrincipalFrom(r)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user_id": p.UserID, "username": p.Username, "roles": endpoint.NonNil(p.Roles),
+		"permissions": endpoint.NonNil(p.Permissions), "auth_method": p.Method,
+	})
+}
+
+// echo answers a valid JSON body with itself. The body is read raw under the handlers'
+// rules: any Content-Encoding is refused unread (a small gzip body can inflate to
+// gigabytes), and more than app.BodyLimit bytes is a 413.
+func echo(w http.ResponseWriter, r *http.Request) {
+	if err := endpoint.CheckContentEncoding(strings.Join(r.Header.Values("Content-Encoding"), ",")); err != nil {
+		w.Header().Set("Accept-Encoding", "identity")
+		authhttp.WriteError(w, r, err)
+		return
+	}
+	body, err := endpoint.ReadBody(http.MaxBytesReader(w, r.Body, app.BodyLimit), app.BodyLimit)
+	if err != nil {
+		authhttp.WriteError(w, r, err)
+		return
+	}
+	if !json.Valid(body) {
+		authhttp.WriteError(w, r, endpoint.BadRequest("a JSON body is required"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
+func admin(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func page(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
+	_, _ = w.Write([]byte(app.Page))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	// The values are strings, booleans and slices of them: Marshal cannot fail.
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// withTimeout bounds each request's work, so that a dead store or cache answers 503 in
+// time instead of stalling the client.
 func withTimeout(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), app.RequestTimeout)
@@ -50,42 +110,39 @@ func withTimeout(next http.Handler) http.Handler {
 	})
 }
 
-// bind binds a framework-neutral endpoint to net/http.
-func bind(a *app.App, fn func(app.Call) app.Result) http.Handler {
+// contractErrors answers in the contract's error shape what the mux answers by itself in
+// plain text: a path no pattern matches (404) and a known path asked with another method
+// (405, with the mux's Allow header).
+func contractErrors(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := app.CheckContentEncoding(authhttp.Request(r).Header("Content-Encoding")); err != nil {
-			w.Header().Set("Accept-Encoding", app.AcceptEncoding)
-			authhttp.WriteError(w, r, err)
-			return
+		if _, pattern := mux.Handler(r); pattern == "" {
+			w = &muxError{ResponseWriter: w, r: r}
 		}
-		body, err := app.ReadBody(http.MaxBytesReader(w, r.Body, app.BodyLimit+1))
-		if err != nil {
-			authhttp.WriteError(w, r, err)
-			return
-		}
-		p, _ := authhttp.PrincipalFrom(r)
-		write(w, r, fn(app.Call{
-			Ctx: r.Context(), Body: body, ContentType: r.Header.Get("Content-Type"),
-			Client: authhttp.ClientInfo(a.Guard, r), Principal: p, Param: r.PathValue("id"),
-		}))
+		mux.ServeHTTP(w, r)
 	})
 }
 
-func write(w http.ResponseWriter, r *http.Request, res app.Result) {
-	if res.Err != nil {
-		authhttp.WriteError(w, r, res.Err)
+// muxError rewrites the mux's own 404 and 405 and lets anything else (its redirects)
+// through.
+type muxError struct {
+	http.ResponseWriter
+	r         *http.Request
+	rewritten bool
+}
+
+func (m *muxError) WriteHeader(status int) {
+	if status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
+		m.ResponseWriter.WriteHeader(status)
 		return
 	}
-	for _, c := range res.Cookies {
-		http.SetCookie(w, c)
+	m.rewritten = true
+	authhttp.WriteError(m.ResponseWriter, m.r, app.FrameworkError(status, ""))
+}
+
+// Write drops the mux's plain-text body once the error is written.
+func (m *muxError) Write(b []byte) (int, error) {
+	if m.rewritten {
+		return len(b), nil
 	}
-	if res.NoStore {
-		w.Header().Set("Cache-Control", "no-store")
-	}
-	body := res.Encode()
-	if body != nil {
-		w.Header().Set("Content-Type", "application/json")
-	}
-	w.WriteHeader(res.Status)
-	_, _ = w.Write(body)
+	return m.ResponseWriter.Write(b)
 }
