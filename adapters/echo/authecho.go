@@ -204,19 +204,13 @@ func Optional(guard *authframe.Guard, opts ...Option) echo.MiddlewareFunc {
 			switch {
 			case err == nil:
 				attach(c, r, p)
-			case !anonymous(err):
+			case !endpoint.Anonymous(err):
 				return cfg.fail(c, err)
 			}
 			cfg.remember(c)
 			return next(c)
 		}
 	}
-}
-
-// anonymous reports whether Optional lets a request that failed with err through without
-// a Principal.
-func anonymous(err error) bool {
-	return errors.Is(err, authframe.ErrUnauthenticated) || errors.Is(err, authframe.ErrSessionInvalid)
 }
 
 func attach(c echo.Context, r *http.Request, p *authframe.Principal) {

@@ -1,7 +1,6 @@
 package authfiber
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -146,7 +145,7 @@ func Optional(guard *authframe.Guard, opts ...Option) fiber.Handler {
 		switch {
 		case err == nil:
 			c.Locals(principalKey, p)
-		case errors.Is(err, authframe.ErrUnauthenticated), errors.Is(err, authframe.ErrSessionInvalid):
+		case endpoint.Anonymous(err):
 		default:
 			return cfg.errorHandler(c, err)
 		}

@@ -1,7 +1,6 @@
 package authgin
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -146,7 +145,7 @@ func Optional(guard *authframe.Guard, opts ...Option) gin.HandlerFunc {
 		switch {
 		case err == nil:
 			attach(c, p)
-		case errors.Is(err, authframe.ErrUnauthenticated), errors.Is(err, authframe.ErrSessionInvalid):
+		case endpoint.Anonymous(err):
 		default:
 			cfg.errorHandler(c, err)
 			c.Abort()

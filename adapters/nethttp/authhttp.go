@@ -116,12 +116,12 @@ func Middleware(guard *authframe.Guard, opts ...Option) func(http.Handler) http.
 	}
 }
 
-// Optional attaches the Principal when the request authenticates and otherwise lets it
-// through anonymously: without credentials, with a session cookie that names no live
-// session (a browser keeps sending a stale cookie, which must not break public pages), or
-// when a dependency cannot answer. A bearer token that was presented and refused is
-// answered as Middleware answers it (RFC 6750 §3.1), so that a client learns its token
-// expired instead of being served silently as anonymous.
+// Optional attaches the Principal when the request authenticates, and lets it through
+// anonymously without credentials or with a session cookie that names no live session (a
+// browser keeps sending a stale cookie, which must not break public pages). Any other
+// failure is answered as Middleware answers it (see endpoint.Anonymous): a refused bearer
+// token is a 401 (RFC 6750 §3.1), so that a client learns its token expired instead of
+// being served silently as anonymous.
 func Optional(guard *authframe.Guard, opts ...Option) func(http.Handler) http.Handler {
 	c := newConfig(opts)
 	return func(next http.Handler) http.Handler {
@@ -133,7 +133,7 @@ func Optional(guard *authframe.Guard, opts ...Option) func(http.Handler) http.Ha
 			p, err := guard.Authenticate(r.Context(), request{r})
 			if err == nil {
 				r = authframe.RequestWithPrincipal(r, p)
-			} else if endpoint.AsError(err).TokenPresented {
+			} else if !endpoint.Anonymous(err) {
 				c.errorHandler(w, r, err)
 				return
 			}

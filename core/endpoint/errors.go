@@ -101,3 +101,15 @@ func WriteError(w http.ResponseWriter, err error, requestID string) {
 func BadRequest(msg string) *authframe.Error {
 	return &authframe.Error{Code: authframe.ErrInvalidRequest, Message: msg}
 }
+
+// Anonymous reports whether an adapter's Optional middleware lets a request whose
+// authentication failed with err through anonymously: when it presented no credentials,
+// or when its session cookie outlived its session (browsers keep the cookie longer than
+// the session lives). Any other failure is answered as the Middleware answers it: a bad or
+// expired token is a 401, so that the client learns it must refresh; a missing CSRF token
+// a 403; a credential that cannot be checked while a dependency is down a 503 (or, under
+// WithFailOpen, no failure at all), never an anonymous answer the client would take for a
+// logout.
+func Anonymous(err error) bool {
+	return errors.Is(err, authframe.ErrUnauthenticated) || errors.Is(err, authframe.ErrSessionInvalid)
+}
