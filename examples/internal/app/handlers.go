@@ -11,4 +11,3 @@ var NotFound = &authframe.Error{Code: authframe.ErrInvalidRequest, Status: http.
 
 // MethodNotAllowed answers known paths with the wrong method.
 var MethodNotAllowed = &authframe.Error{Code: authframe.ErrInvalidRequest, Status: http.StatusMethodNotAllowed, Message: "method not allowed"}
-
