@@ -2,7 +2,6 @@ package authframe
 
 import (
 	"errors"
-	"regexp"
 	"unicode/utf8"
 
 	"github.com/authframe/authframe/core/audit"
@@ -34,20 +33,9 @@ func safeErrorForm(e audit.Event) (code, msg string) {
 	return string(ErrInternal), "unclassified error"
 }
 
-var (
-	urlCredentials = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s]*@`)
-	// Long runs of base64url characters: tokens, their segments, session and CSRF values,
-	// refresh tokens, hashes. Hostnames, addresses, SQLSTATEs and Go errors stay readable.
-	opaqueRun = regexp.MustCompile(`[A-Za-z0-9_\-]{20,}`)
-)
-
 // scrubDependencyError keeps a store or cache error useful to an operator while removing
-// what must not be logged even if a driver put it in its message.
-func scrubDependencyError(s string) string {
-	s = truncateUTF8(s, 300)
-	s = urlCredentials.ReplaceAllString(s, "${1}[redacted]@")
-	return opaqueRun.ReplaceAllString(s, "[redacted]")
-}
+// what must not be logged even if a driver put it in its message (see audit.Scrub).
+func scrubDependencyError(s string) string { return audit.Scrub(s) }
 
 func truncateUTF8(s string, n int) string {
 	if len(s) <= n {

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/authframe/authframe/core/audit"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
 
@@ -121,7 +123,7 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Ca
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	// A cache that is down is skipped, not fatal: the Guard verifies tokens without it.
 	if err := client.Ping(ctx).Err(); err != nil {
-		c.log.Warn("rediscache: Redis does not answer yet; the cache is skipped until it does", "error", err)
+		c.log.Warn("rediscache: Redis does not answer yet; the cache is skipped until it does", "error", audit.Scrub(err.Error()))
 	}
 	return c, nil
 }

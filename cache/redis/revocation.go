@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/authframe/authframe/core/audit"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authframe/authframe/core/store"
@@ -245,14 +247,14 @@ func (c *Cache) WatchRevocations(ctx context.Context, w store.RevocationWatcher)
 			w.Synced(false)
 			wait, failures = retryMin, 0
 			if ctx.Err() == nil {
-				c.log.Warn("rediscache: revocation feed lost its subscription", "error", err)
+				c.log.Warn("rediscache: revocation feed lost its subscription", "error", audit.Scrub(err.Error()))
 			}
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
 		if failures == 0 {
-			c.log.Warn("rediscache: revocation feed cannot subscribe, retrying", "error", err)
+			c.log.Warn("rediscache: revocation feed cannot subscribe, retrying", "error", audit.Scrub(err.Error()))
 		}
 		failures++
 		t := time.NewTimer(wait)
@@ -296,7 +298,7 @@ func (f *feed) session(ctx context.Context) error {
 	// the overlap between the two only repeats revocations, which is harmless.
 	confirmed := time.Now()
 	if err := c.flushPending(sctx); err != nil {
-		c.log.Warn("rediscache: could not publish held revocations yet", "error", err)
+		c.log.Warn("rediscache: could not publish held revocations yet", "error", audit.Scrub(err.Error()))
 	}
 	if err := f.replay(sctx); err != nil {
 		return fmt.Errorf("replay: %w", err)
@@ -321,7 +323,7 @@ func (f *feed) session(ctx context.Context) error {
 					// behind it.
 					fctx, fcancel := context.WithTimeout(ctx, feedPing/2)
 					if err := c.flushPending(fctx); err != nil {
-						c.log.Warn("rediscache: could not publish held revocations yet", "error", err)
+						c.log.Warn("rediscache: could not publish held revocations yet", "error", audit.Scrub(err.Error()))
 					}
 					fcancel()
 				}
@@ -374,7 +376,7 @@ func (f *feed) replay(ctx context.Context) error {
 func (f *feed) deliver(payload string, now time.Time) {
 	r, err := decodeRevocation(payload)
 	if err != nil {
-		f.c.log.Warn("rediscache: ignoring a malformed revocation", "error", err)
+		f.c.log.Warn("rediscache: ignoring a malformed revocation", "error", audit.Scrub(err.Error()))
 		return
 	}
 	if now.Before(r.ExpiresAt) {

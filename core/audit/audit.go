@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
+	"regexp"
 	"time"
 	"unicode/utf8"
 )
@@ -258,4 +259,21 @@ func truncateUTF8(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+var (
+	urlCredentials = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s]*@`)
+	// Long runs of base64url characters: tokens, their segments, session and CSRF values,
+	// refresh tokens, hashes. Hostnames, addresses, SQLSTATEs and Go errors stay readable.
+	opaqueRun = regexp.MustCompile(`[A-Za-z0-9_\-]{20,}`)
+)
+
+// Scrub reduces a dependency's error message to what may be logged: at most 300 bytes,
+// with URL credentials and long opaque strings (tokens, session handles, hashes) redacted,
+// since a driver may quote a connection string or a value it could not handle. Stores and
+// caches pass their errors through it before logging them.
+func Scrub(s string) string {
+	s = truncateUTF8(s, 300)
+	s = urlCredentials.ReplaceAllString(s, "${1}[redacted]@")
+	return opaqueRun.ReplaceAllString(s, "[redacted]")
 }

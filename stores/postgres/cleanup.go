@@ -3,6 +3,8 @@ package pgstore
 import (
 	"context"
 	"time"
+
+	"github.com/authframe/authframe/core/audit"
 )
 
 // cleanupBatch bounds the rows one DELETE removes, so that a large backlog never becomes
@@ -49,7 +51,7 @@ func (s *Store) cleanupLoop() {
 			cancel()
 			switch {
 			case err != nil && s.ctx.Err() == nil:
-				s.log.Warn("pgstore: cleanup failed", "error", err)
+				s.log.Warn("pgstore: cleanup failed", "error", audit.Scrub(err.Error()))
 			case n > 0:
 				s.log.Debug("pgstore: cleanup deleted expired rows", "rows", n)
 			}

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/authframe/authframe/core/audit"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -127,7 +129,7 @@ func (s *Store) WatchRevocations(ctx context.Context, w store.RevocationWatcher)
 		}
 		f.setSynced(false)
 		wait := backoff/2 + rand.N(backoff/2+1)
-		s.log.Warn("pgstore: revocation feed lost its connection", "error", err, "retry_in", wait)
+		s.log.Warn("pgstore: revocation feed lost its connection", "error", audit.Scrub(err.Error()), "retry_in", wait)
 		select {
 		case <-ctx.Done():
 			if parent.Err() == nil {
@@ -235,7 +237,7 @@ func (f *feed) listen(ctx context.Context) error {
 func (f *feed) handle(n *pgconn.Notification) {
 	var m notification
 	if err := json.Unmarshal([]byte(n.Payload), &m); err != nil {
-		f.s.log.Warn("pgstore: ignoring a malformed revocation notification", "error", err)
+		f.s.log.Warn("pgstore: ignoring a malformed revocation notification", "error", audit.Scrub(err.Error()))
 		return
 	}
 	f.deliver(store.Revocation{Kind: m.Kind, Key: m.Key, At: time.UnixMicro(m.At), ExpiresAt: time.UnixMicro(m.ExpiresAt)})

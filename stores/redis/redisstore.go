@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/authframe/authframe/core/audit"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authframe/authframe/core/breaker"
@@ -155,7 +157,7 @@ func (s *Store) cleanupLoop() {
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 			if err := s.Cleanup(ctx); err != nil && s.ctx.Err() == nil {
-				s.log.Warn("redisstore: cleanup failed", "error", err)
+				s.log.Warn("redisstore: cleanup failed", "error", audit.Scrub(err.Error()))
 			}
 			cancel()
 		}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/authframe/authframe/core/audit"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authframe/authframe/core/store"
@@ -54,7 +56,7 @@ func (s *Store) revocationsSince(ctx context.Context, since time.Time) ([]store.
 	for _, m := range members {
 		r, err := decodeRevocation(m)
 		if err != nil {
-			s.log.Warn("redisstore: skipping a revocation that does not decode", "error", err)
+			s.log.Warn("redisstore: skipping a revocation that does not decode", "error", audit.Scrub(err.Error()))
 			continue
 		}
 		if now.Before(r.ExpiresAt) {
@@ -112,7 +114,7 @@ func (s *Store) WatchRevocations(ctx context.Context, w store.RevocationWatcher)
 			backoff = s.cfg.minBackoff
 			f.wasSynced = false
 		}
-		s.log.Warn("redisstore: revocation feed lost; reconnecting", "error", err, "in", backoff)
+		s.log.Warn("redisstore: revocation feed lost; reconnecting", "error", audit.Scrub(err.Error()), "in", backoff)
 		// Jitter keeps a fleet of instances from reconnecting in step.
 		wait := backoff/2 + rand.N(backoff/2+1)
 		select {
@@ -188,7 +190,7 @@ func (f *feed) run(ctx context.Context) error {
 		case *redis.Message:
 			r, err := decodeRevocation(m.Payload)
 			if err != nil {
-				s.log.Warn("redisstore: skipping a published revocation that does not decode", "error", err)
+				s.log.Warn("redisstore: skipping a published revocation that does not decode", "error", audit.Scrub(err.Error()))
 				continue
 			}
 			f.deliver(r)
