@@ -48,7 +48,7 @@ type Guard struct {
 	cache       *lruCache
 	l2          store.Cache
 	fingerprint []byte
-	// l2mac authenticates shared cache values (see WithSharedCache).
+	// l2mac authenticates shared cache values (see CacheConfig.Shared).
 	l2mac           []byte
 	depLogs         sync.Map // kind/op → *depLog
 	revs            *revocationSet
@@ -84,7 +84,7 @@ func New(opts ...Option) (*Guard, error) {
 		return nil, errors.Join(cfg.errs...)
 	}
 	if len(cfg.keys) == 0 && len(cfg.remotes) == 0 {
-		return nil, errors.New("authframe: no key configured: use WithKeyPEM, WithKeyFile, WithHMACSecret, WithRemote or WithOIDC")
+		return nil, errors.New("authframe: no key configured: use WithKey, WithKeyFile, WithHMACSecret or WithRemote")
 	}
 	if len(cfg.keys) > 0 {
 		// Without both checks a token signed by the same key for another service (or by

@@ -384,7 +384,7 @@ func TestPasswordHashingBelowTheFloorIsRefused(t *testing.T) {
 	weak := authframe.PasswordConfig{Memory: 8, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 	if g, err := authframe.New(authframe.WithIssuer(testIss), authframe.WithAudience(testAud), authframe.WithHMACSecret(hmacSecret), authframe.WithPasswords(weak)); err == nil {
 		g.Close()
-		t.Fatal("WithArgon2Params accepted m=8 KiB")
+		t.Fatal("WithPasswords accepted m=8 KiB")
 	}
 }
 

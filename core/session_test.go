@@ -232,9 +232,9 @@ func TestLogoutDestroysTheSessionServerSide(t *testing.T) {
 	err := g.Logout(ctx, p)
 	cookie := g.ClearSessionCookie()
 	if err != nil || cookie.MaxAge >= 0 {
-		t.Fatalf("EndSession = %+v, %v", cookie, err)
+		t.Fatalf("Logout = %+v, %v", cookie, err)
 	}
 	if _, err := g.Authenticate(ctx, cookieReq(g, "GET", grant.Cookie.Value, "")); err == nil {
-		t.Fatal("session works after EndSession")
+		t.Fatal("session works after Logout")
 	}
 }

@@ -1,7 +1,7 @@
 // Package rediscache is authframe's shared validation cache on Redis, with cross-instance
 // revocation.
 //
-// Put a Cache behind every Guard of a service with authframe.WithSharedCache:
+// Put a Cache behind every Guard of a service with authframe.WithCache:
 //
 //	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 //	cache, err := rediscache.New(context.Background(), client)
@@ -15,7 +15,7 @@
 //
 // The cache is an optimisation and is built to fail fast: every call it makes on a
 // request's behalf has a short deadline (WithTimeout, 50 ms by default) and goes through a
-// circuit breaker (WithBreaker), so a dead or hung Redis costs a request microseconds, not
+// circuit breaker (WithCircuitBreaker), so a dead or hung Redis costs a request microseconds, not
 // a timeout, and the Guard falls back to verifying tokens locally. Whether a token whose
 // revocation status cannot be confirmed during such an outage is accepted is the Guard's
 // choice: see authframe.WithFailOpen and the README.

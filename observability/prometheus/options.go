@@ -112,7 +112,7 @@ func WithConstLabels(l prometheus.Labels) Option {
 }
 
 // WithSharedCacheTier tells the Collector that the Guard has a shared cache tier
-// (authframe.WithSharedCache), so that a full verification also counts as a miss of that
+// (authframe.CacheConfig.Shared), so that a full verification also counts as a miss of that
 // tier in authframe_cache_misses_total{tier="shared"}. Without it only hits of the shared
 // tier are counted.
 func WithSharedCacheTier() Option {
