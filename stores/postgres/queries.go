@@ -44,6 +44,7 @@ func deadlineAfter(lastSeen string) string {
 func buildQueries(n names) queries {
 	users, sessions, refresh := n.table("users"), n.table("sessions"), n.table("refresh_tokens")
 	revocations, rates := n.table("revocations"), n.table("rate_limits")
+	kept := strconv.Itoa(store.SpentRefreshKept)
 	r := strings.NewReplacer(
 		"{users}", users,
 		"{sessions}", sessions,
@@ -54,7 +55,14 @@ func buildQueries(n names) queries {
 		"{sessionCols}", sessionCols,
 		"{touchDeadline}", deadlineAfter("GREATEST(last_seen_at, $2::timestamptz)"),
 		"{rotateDeadline}", deadlineAfter("GREATEST(last_seen_at, $4::timestamptz)"),
-		"{kept}", strconv.Itoa(store.SpentRefreshKept),
+		// Of a spend order, the hash that one more spend pushes out (NULL while the order is
+		// not full: a subscript out of range), and the hashes it keeps (the slice bound is
+		// clamped, [1:] being the whole order). An order never holds more than
+		// store.SpentRefreshKept, so a spend pushes out one hash at most; the deletion is
+		// then one probe of the primary key, where a search of the family by session_id
+		// would also walk the dead rows that rotations leave until a vacuum.
+		"{orderPushed}", "spent_order[cardinality(spent_order) + 1 - "+kept+"]",
+		"{orderKept}", "spent_order[greatest(cardinality(spent_order) + 2 - "+kept+", 1) :]",
 	)
 	sql := r.Replace
 	return queries{
@@ -83,39 +91,43 @@ func buildQueries(n names) queries {
 
 		addRefresh: sql(`INSERT INTO {refresh} (hash, session_id, spent, created_at)
 			SELECT $2::bytea, id, false, $3::timestamptz FROM {sessions} WHERE id = $1 AND deadline > $4`),
-		// A token added as spent (a migration copying a family) is a spend: it takes the
-		// family's next spend number and forgets the spent token it pushes out, as a rotation
-		// does. The answer is the number of tokens added, 1 or 0 (the session is not live).
+		// A token added as spent (a migration copying a family) is a spend: it joins the
+		// family's spend order as its latest, and the token it pushes out is deleted, as in
+		// a rotation. The answer is the number of tokens added, 1 or 0 (the session is not
+		// live).
 		addSpentRefresh: sql(`WITH live AS (
-				UPDATE {sessions} SET refresh_seq = refresh_seq + 1
-				WHERE id = $1 AND deadline > $4
-				RETURNING id, refresh_seq AS seq
+				SELECT id, {orderPushed} AS pushed, {orderKept} AS kept FROM {sessions}
+				WHERE id = $1 AND deadline > $4 FOR NO KEY UPDATE
 			), added AS (
-				INSERT INTO {refresh} (hash, session_id, spent, spent_seq, created_at)
-				SELECT $2::bytea, id, true, seq, $3::timestamptz FROM live
+				INSERT INTO {refresh} (hash, session_id, spent, created_at)
+				SELECT $2::bytea, id, true, $3::timestamptz FROM live
 				RETURNING session_id
+			), ordered AS (
+				UPDATE {sessions} SET spent_order = (SELECT kept FROM live) || $2::bytea
+				WHERE id = (SELECT session_id FROM added)
 			), forgotten AS (
 				DELETE FROM {refresh}
-				WHERE session_id = (SELECT session_id FROM added)
-					AND spent AND spent_seq <= (SELECT seq FROM live) - {kept}
+				WHERE session_id = (SELECT session_id FROM added) AND hash = (SELECT pushed FROM live) AND spent
 			)
 			SELECT count(*) FROM added`),
 
 		// One statement, so one round trip and one implicit transaction, whatever the
 		// outcome:
 		//
-		//   live       locks the session row if it is live, and numbers this spend. Every
-		//              rotation of a family, and DeleteSession, lock that row first, so
-		//              they serialize on it and never deadlock against each other on the
-		//              token rows; and the locking read sees the latest spend number.
-		//   spend      marks the token spent, with its number, only if it is unspent (a
-		//              conditional UPDATE: of fifty concurrent spends one matches, the
-		//              others re-check the committed row and match nothing).
+		//   live       locks the session row if it is live. Every rotation of a family, and
+		//              DeleteSession, lock that row first, so they serialize on it and never
+		//              deadlock against each other on the token rows; and the locking read
+		//              sees the latest spend order, which it splits into the tokens this
+		//              spend pushes out and those it keeps.
+		//   spend      marks the token spent only if it is unspent (a conditional UPDATE: of
+		//              fifty concurrent spends one matches, the others re-check the
+		//              committed row and match nothing).
 		//   fresh      adds the new token to the family when the spend happened.
-		//   touched    moves last_seen_at, the deadline and the spend count, and returns
-		//              the session.
-		//   forgotten  when the spend happened, deletes the spent tokens that are now
-		//              {kept} or more spends old, so that the family keeps its last {kept}.
+		//   touched    moves last_seen_at and the deadline, appends the spent token to the
+		//              spend order, and returns the session.
+		//   forgotten  when the spend happened, deletes the token it pushed out of the
+		//              spend order (by primary key), so that the family keeps its last
+		//              store.SpentRefreshKept spent tokens.
 		//   reused     when nothing was spent but the token is in the family, it was spent
 		//              before: delete the session, and with it (ON DELETE CASCADE) the
 		//              family.
@@ -123,10 +135,10 @@ func buildQueries(n names) queries {
 		// The answer is one row (reused = false, the session) on success, one row (reused =
 		// true) on reuse, and no row when the token or the live session is unknown.
 		rotate: sql(`WITH live AS (
-				SELECT id, refresh_seq + 1 AS seq FROM {sessions}
+				SELECT id, {orderPushed} AS pushed, {orderKept} AS kept FROM {sessions}
 				WHERE id = $1 AND deadline > $5::timestamptz FOR NO KEY UPDATE
 			), spend AS (
-				UPDATE {refresh} SET spent = true, spent_seq = (SELECT seq FROM live)
+				UPDATE {refresh} SET spent = true
 				WHERE session_id = (SELECT id FROM live) AND hash = $2::bytea AND NOT spent
 				RETURNING session_id
 			), fresh AS (
@@ -136,13 +148,12 @@ func buildQueries(n names) queries {
 			), touched AS (
 				UPDATE {sessions}
 				SET last_seen_at = GREATEST(last_seen_at, $4::timestamptz), deadline = {rotateDeadline},
-					refresh_seq = (SELECT seq FROM live)
+					spent_order = (SELECT kept FROM live) || $2::bytea
 				WHERE id = (SELECT session_id FROM fresh)
 				RETURNING {sessionCols}
 			), forgotten AS (
 				DELETE FROM {refresh}
-				WHERE session_id = (SELECT session_id FROM spend)
-					AND spent AND spent_seq <= (SELECT seq FROM live) - {kept}
+				WHERE session_id = (SELECT session_id FROM spend) AND hash = (SELECT pushed FROM live) AND spent
 			), reused AS (
 				DELETE FROM {sessions}
 				WHERE id = (SELECT id FROM live)

@@ -1,31 +1,27 @@
 -- authframe pgstore schema, version 2: a refresh family keeps its last {{kept}} spent
 -- tokens rather than every one.
 --
--- sessions.refresh_seq counts the spends of the session's family, and a spent token's
--- spent_seq is that count at its spend: a spend deletes, in the same statement, the spent
--- tokens {{kept}} or more spends behind it. Neither column is indexed: a spend sets
--- spent_seq on the one row it spends (a heap-only update, as before), and the deletion
--- reads the family, at most {{kept}} + 2 rows, through the primary key.
-ALTER TABLE {{t "sessions"}} ADD COLUMN refresh_seq bigint NOT NULL DEFAULT 0;
-ALTER TABLE {{t "refresh_tokens"}} ADD COLUMN spent_seq bigint NOT NULL DEFAULT 0;
+-- sessions.spent_order lists the hashes of the family's kept spent tokens, oldest spend
+-- first. A spend appends its token and deletes, in the same statement, the tokens that it
+-- pushes out of the list, each by its primary key: the cost of a rotation does not depend
+-- on the family's history or on the dead rows it leaves before a vacuum. The list rides on
+-- the session row that every rotation updates anyway (about 1 kB when full, stored inline).
+ALTER TABLE {{t "sessions"}} ADD COLUMN spent_order bytea[] NOT NULL DEFAULT '{}';
 
 -- Families spent under version 1 hold every spent token: keep the last {{kept}} by
--- creation (in a chain of rotations, the spend order), numbered 1 to k from the oldest, and
--- start the family's count at k.
+-- creation (in a chain of rotations, the spend order) and list them.
 WITH ranked AS (
     SELECT session_id, hash,
-        row_number() OVER (PARTITION BY session_id ORDER BY created_at DESC, hash DESC) AS rn,
-        least(count(*) OVER (PARTITION BY session_id), {{kept}}) AS k
+        row_number() OVER (PARTITION BY session_id ORDER BY created_at DESC, hash DESC) AS rn
     FROM {{t "refresh_tokens"}}
     WHERE spent
 ), forgotten AS (
     DELETE FROM {{t "refresh_tokens"}} r USING ranked
     WHERE r.session_id = ranked.session_id AND r.hash = ranked.hash AND ranked.rn > {{kept}}
-), numbered AS (
-    UPDATE {{t "refresh_tokens"}} r SET spent_seq = ranked.k + 1 - ranked.rn
-    FROM ranked
-    WHERE r.session_id = ranked.session_id AND r.hash = ranked.hash AND ranked.rn <= {{kept}}
 )
-UPDATE {{t "sessions"}} s SET refresh_seq = f.k
-FROM (SELECT DISTINCT session_id, k FROM ranked) f
-WHERE s.id = f.session_id;
+UPDATE {{t "sessions"}} s SET spent_order = o.hashes
+FROM (
+    SELECT session_id, array_agg(hash ORDER BY rn DESC) AS hashes
+    FROM ranked WHERE rn <= {{kept}} GROUP BY session_id
+) o
+WHERE s.id = o.session_id;
