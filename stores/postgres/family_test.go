@@ -132,3 +132,51 @@ func TestTheMigrationTrimsFamiliesOfVersion1(t *testing.T) {
 		t.Fatalf("the oldest token the migration kept = %v, want ErrRefreshReused", err)
 	}
 }
+
+// A release older than schema version 2, during a rolling upgrade, spends tokens without
+// listing them in the spend order: such a token stays, still recognised as reused, until
+// its session ends, and the export leaves it out.
+func TestATokenSpentByAnOlderReleaseStaysRecognised(t *testing.T) {
+	st := newTestStore(t)
+	ctx := testCtx(t)
+	now := time.Now()
+	if err := st.CreateSession(ctx, store.Session{ID: "s1", UserID: "u1", Kind: "token", CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddRefreshToken(ctx, store.RefreshToken{SessionID: "s1", Hash: familyHash(0), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	const older = store.SpentRefreshKept // the token the older release spends
+	for i := 0; i < older; i++ {
+		if _, err := st.RotateRefreshToken(ctx, "s1", familyHash(i), familyHash(i+1), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refresh := st.n.table("refresh_tokens")
+	if _, err := st.pool.Exec(ctx, "UPDATE "+refresh+" SET spent = true WHERE session_id = 's1' AND hash = $1", familyHash(older)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.pool.Exec(ctx, "INSERT INTO "+refresh+" (session_id, hash, created_at) VALUES ('s1', $1, $2)", familyHash(older+1), now); err != nil {
+		t.Fatal(err)
+	}
+	for i := older + 1; i < older+5; i++ {
+		if _, err := st.RotateRefreshToken(ctx, "s1", familyHash(i), familyHash(i+1), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rts, err := st.ExportRefreshTokens(ctx, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rts) != store.SpentRefreshKept+1 {
+		t.Fatalf("the export holds %d tokens, want %d", len(rts), store.SpentRefreshKept+1)
+	}
+	for _, rt := range rts {
+		if bytes.Equal(rt.Hash, familyHash(older)) {
+			t.Fatal("the export holds the token spent outside the spend order")
+		}
+	}
+	if _, err := st.RotateRefreshToken(ctx, "s1", familyHash(older), []byte("replay"), now); !errors.Is(err, store.ErrRefreshReused) {
+		t.Fatalf("replaying the token the older release spent = %v, want ErrRefreshReused", err)
+	}
+}

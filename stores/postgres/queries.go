@@ -117,7 +117,7 @@ func buildQueries(n names) queries {
 		//   live       locks the session row if it is live. Every rotation of a family, and
 		//              DeleteSession, lock that row first, so they serialize on it and never
 		//              deadlock against each other on the token rows; and the locking read
-		//              sees the latest spend order, which it splits into the tokens this
+		//              sees the latest spend order, which it splits into the token this
 		//              spend pushes out and those it keeps.
 		//   spend      marks the token spent only if it is unspent (a conditional UPDATE: of
 		//              fifty concurrent spends one matches, the others re-check the
@@ -189,9 +189,13 @@ func buildQueries(n names) queries {
 		exportUsers: sql(`SELECT {userCols} FROM {users} WHERE id > $1 ORDER BY id LIMIT $2`),
 		exportSessions: sql(`SELECT {sessionCols} FROM {sessions}
 			WHERE id > $1 AND deadline > $2 ORDER BY id LIMIT $3`),
+		// A spent token outside the spend order was spent by a release older than schema
+		// version 2 during a rolling upgrade: it is left out, so that an export holds no
+		// more than the family's last store.SpentRefreshKept spent tokens.
 		exportRefresh: sql(`SELECT r.session_id, r.hash, r.spent, r.created_at
 			FROM {refresh} r JOIN {sessions} s ON s.id = r.session_id
-			WHERE r.session_id = $1 AND s.deadline > $2 ORDER BY r.hash`),
+			WHERE r.session_id = $1 AND s.deadline > $2 AND (NOT r.spent OR r.hash = ANY (s.spent_order))
+			ORDER BY r.hash`),
 
 		// Batches with SKIP LOCKED: several instances can clean at once, and a batch never
 		// waits on a row that live traffic holds.
