@@ -44,7 +44,6 @@ func deadlineAfter(lastSeen string) string {
 func buildQueries(n names) queries {
 	users, sessions, refresh := n.table("users"), n.table("sessions"), n.table("refresh_tokens")
 	revocations, rates := n.table("revocations"), n.table("rate_limits")
-	kept := strconv.Itoa(store.SpentRefreshKept)
 	r := strings.NewReplacer(
 		"{users}", users,
 		"{sessions}", sessions,
@@ -55,14 +54,7 @@ func buildQueries(n names) queries {
 		"{sessionCols}", sessionCols,
 		"{touchDeadline}", deadlineAfter("GREATEST(last_seen_at, $2::timestamptz)"),
 		"{rotateDeadline}", deadlineAfter("GREATEST(last_seen_at, $4::timestamptz)"),
-		// Of a spend order, the hash that one more spend pushes out (NULL while the order is
-		// not full: a subscript out of range), and the hashes it keeps (the slice bound is
-		// clamped, [1:] being the whole order). An order never holds more than
-		// store.SpentRefreshKept, so a spend pushes out one hash at most; the deletion is
-		// then one probe of the primary key, where a search of the family by session_id
-		// would also walk the dead rows that rotations leave until a vacuum.
-		"{orderPushed}", "spent_order[cardinality(spent_order) + 1 - "+kept+"]",
-		"{orderKept}", "spent_order[greatest(cardinality(spent_order) + 2 - "+kept+", 1) :]",
+		"{kept}", strconv.Itoa(store.SpentRefreshKept),
 	)
 	sql := r.Replace
 	return queries{
@@ -91,43 +83,42 @@ func buildQueries(n names) queries {
 
 		addRefresh: sql(`INSERT INTO {refresh} (hash, session_id, spent, created_at)
 			SELECT $2::bytea, id, false, $3::timestamptz FROM {sessions} WHERE id = $1 AND deadline > $4`),
-		// A token added as spent (a migration copying a family) is a spend: it joins the
-		// family's spend order as its latest, and the token it pushes out is deleted, as in
-		// a rotation. The answer is the number of tokens added, 1 or 0 (the session is not
-		// live).
+		// A token added as spent (a migration copying a family) is a spend: it takes the
+		// family's next spend number and forgets the spent token it pushes out, as a rotation
+		// does. The answer is the number of tokens added, 1 or 0 (the session is not live).
 		addSpentRefresh: sql(`WITH live AS (
-				SELECT id, {orderPushed} AS pushed, {orderKept} AS kept FROM {sessions}
-				WHERE id = $1 AND deadline > $4 FOR NO KEY UPDATE
+				UPDATE {sessions} SET refresh_seq = refresh_seq + 1
+				WHERE id = $1 AND deadline > $4
+				RETURNING id, refresh_seq AS seq
 			), added AS (
-				INSERT INTO {refresh} (hash, session_id, spent, created_at)
-				SELECT $2::bytea, id, true, $3::timestamptz FROM live
+				INSERT INTO {refresh} (hash, session_id, spent, spent_seq, created_at)
+				SELECT $2::bytea, id, true, seq, $3::timestamptz FROM live
 				RETURNING session_id
-			), ordered AS (
-				UPDATE {sessions} SET spent_order = (SELECT kept FROM live) || $2::bytea
-				WHERE id = (SELECT session_id FROM added)
 			), forgotten AS (
 				DELETE FROM {refresh}
-				WHERE session_id = (SELECT session_id FROM added) AND hash = (SELECT pushed FROM live) AND spent
+				WHERE session_id = (SELECT session_id FROM added)
+					AND spent AND spent_seq = (SELECT seq FROM live) - {kept}
 			)
 			SELECT count(*) FROM added`),
 
 		// One statement, so one round trip and one implicit transaction, whatever the
 		// outcome:
 		//
-		//   live       locks the session row if it is live. Every rotation of a family, and
-		//              DeleteSession, lock that row first, so they serialize on it and never
-		//              deadlock against each other on the token rows; and the locking read
-		//              sees the latest spend order, which it splits into the token this
-		//              spend pushes out and those it keeps.
-		//   spend      marks the token spent only if it is unspent (a conditional UPDATE: of
-		//              fifty concurrent spends one matches, the others re-check the
-		//              committed row and match nothing).
+		//   live       locks the session row if it is live, and numbers this spend. Every
+		//              rotation of a family, and DeleteSession, lock that row first, so
+		//              they serialize on it and never deadlock against each other on the
+		//              token rows; and the locking read sees the latest spend number.
+		//   spend      marks the token spent, with its number, only if it is unspent (a
+		//              conditional UPDATE: of fifty concurrent spends one matches, the
+		//              others re-check the committed row and match nothing).
 		//   fresh      adds the new token to the family when the spend happened.
-		//   touched    moves last_seen_at and the deadline, appends the spent token to the
-		//              spend order, and returns the session.
-		//   forgotten  when the spend happened, deletes the token it pushed out of the
-		//              spend order (by primary key), so that the family keeps its last
-		//              store.SpentRefreshKept spent tokens.
+		//   touched    moves last_seen_at, the deadline and the spend count, and returns
+		//              the session.
+		//   forgotten  when the spend happened, deletes the spent token numbered
+		//              store.SpentRefreshKept spends before it, so that the family keeps its
+		//              last store.SpentRefreshKept: one probe of the spent_seq index, never a
+		//              search of the family, which would also walk the dead rows that
+		//              refreshes leave until a vacuum.
 		//   reused     when nothing was spent but the token is in the family, it was spent
 		//              before: delete the session, and with it (ON DELETE CASCADE) the
 		//              family.
@@ -135,10 +126,10 @@ func buildQueries(n names) queries {
 		// The answer is one row (reused = false, the session) on success, one row (reused =
 		// true) on reuse, and no row when the token or the live session is unknown.
 		rotate: sql(`WITH live AS (
-				SELECT id, {orderPushed} AS pushed, {orderKept} AS kept FROM {sessions}
+				SELECT id, refresh_seq + 1 AS seq FROM {sessions}
 				WHERE id = $1 AND deadline > $5::timestamptz FOR NO KEY UPDATE
 			), spend AS (
-				UPDATE {refresh} SET spent = true
+				UPDATE {refresh} SET spent = true, spent_seq = (SELECT seq FROM live)
 				WHERE session_id = (SELECT id FROM live) AND hash = $2::bytea AND NOT spent
 				RETURNING session_id
 			), fresh AS (
@@ -148,12 +139,13 @@ func buildQueries(n names) queries {
 			), touched AS (
 				UPDATE {sessions}
 				SET last_seen_at = GREATEST(last_seen_at, $4::timestamptz), deadline = {rotateDeadline},
-					spent_order = (SELECT kept FROM live) || $2::bytea
+					refresh_seq = (SELECT seq FROM live)
 				WHERE id = (SELECT session_id FROM fresh)
 				RETURNING {sessionCols}
 			), forgotten AS (
 				DELETE FROM {refresh}
-				WHERE session_id = (SELECT session_id FROM spend) AND hash = (SELECT pushed FROM live) AND spent
+				WHERE session_id = (SELECT session_id FROM spend)
+					AND spent AND spent_seq = (SELECT seq FROM live) - {kept}
 			), reused AS (
 				DELETE FROM {sessions}
 				WHERE id = (SELECT id FROM live)
@@ -189,12 +181,13 @@ func buildQueries(n names) queries {
 		exportUsers: sql(`SELECT {userCols} FROM {users} WHERE id > $1 ORDER BY id LIMIT $2`),
 		exportSessions: sql(`SELECT {sessionCols} FROM {sessions}
 			WHERE id > $1 AND deadline > $2 ORDER BY id LIMIT $3`),
-		// A spent token outside the spend order was spent by a release older than schema
+		// A spent token without a number (0) was spent by a release older than schema
 		// version 2 during a rolling upgrade: it is left out, so that an export holds no
 		// more than the family's last store.SpentRefreshKept spent tokens.
 		exportRefresh: sql(`SELECT r.session_id, r.hash, r.spent, r.created_at
 			FROM {refresh} r JOIN {sessions} s ON s.id = r.session_id
-			WHERE r.session_id = $1 AND s.deadline > $2 AND (NOT r.spent OR r.hash = ANY (s.spent_order))
+			WHERE r.session_id = $1 AND s.deadline > $2
+				AND (NOT r.spent OR r.spent_seq > greatest(s.refresh_seq - {kept}, 0))
 			ORDER BY r.hash`),
 
 		// Batches with SKIP LOCKED: several instances can clean at once, and a batch never

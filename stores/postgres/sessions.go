@@ -148,8 +148,8 @@ func collectSessions(rows pgx.Rows) ([]store.Session, error) {
 
 // AddRefreshToken implements store.RefreshStore. The token is inserted only if its session
 // is live, in the same statement; store.ErrNotFound otherwise. A token added as spent (by
-// a migration) joins the family's spend order as its latest spend, and the spent token it
-// pushes out is deleted in the same statement.
+// a migration) takes the family's next spend number, and the spent token that the family
+// then no longer keeps is deleted in the same statement.
 func (s *Store) AddRefreshToken(ctx context.Context, t store.RefreshToken) error {
 	c, err := s.begin(ctx, "add refresh token", true)
 	if err != nil {
