@@ -98,6 +98,10 @@ func Migrate(ctx context.Context, src Source, dst store.Store, o Options) (Repor
 			if err != nil {
 				return rep, fmt.Errorf("read refresh tokens of a session: %w", err)
 			}
+			// A store takes each spent token added as the family's latest spend and forgets
+			// the oldest first, so add them as they were spent: in a chain of rotations,
+			// by creation.
+			slices.SortStableFunc(rts, func(a, b store.RefreshToken) int { return a.CreatedAt.Compare(b.CreatedAt) })
 			rep.Sessions++
 			rep.RefreshTokens += len(rts)
 			if o.DryRun {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -148,4 +149,41 @@ func TestMigrateRedisToPostgres(t *testing.T) {
 	checkCopied(t, dst, tag)
 	t.Cleanup(func() { dropPrefix(t, pu, pprefix) })
 	t.Cleanup(func() { cleanRedis(t, ru, rprefix) })
+}
+
+// A family is copied with its spent tokens in their spend order, so the destination forgets
+// them oldest first, as the source would have.
+func TestMigrateKeepsTheSpendOrderOfAFamily(t *testing.T) {
+	const rotations = store.SpentRefreshKept + 8
+	src, dst := memstore.New(), memstore.New()
+	defer src.Close()
+	defer dst.Close()
+	ctx := context.Background()
+	now := time.Now()
+	// Hashes that sort in the reverse of their creation, as the export returns them by hash.
+	token := func(i int) []byte { return append([]byte{byte(200 - i)}, h(fmt.Sprint(i))...) }
+	if err := src.CreateSession(ctx, store.Session{ID: "s", UserID: "u", Kind: "token", CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.AddRefreshToken(ctx, store.RefreshToken{SessionID: "s", Hash: token(0), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < rotations; i++ {
+		if _, err := src.RotateRefreshToken(ctx, "s", token(i), token(i+1), now.Add(time.Duration(i+1)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Migrate(ctx, src, dst, Options{Verify: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.RotateRefreshToken(ctx, "s", token(rotations), token(rotations+1), time.Now()); err != nil {
+		t.Fatalf("rotating the copied family: %v", err)
+	}
+	oldest := rotations - store.SpentRefreshKept // the oldest spent token the source kept
+	if _, err := dst.RotateRefreshToken(ctx, "s", token(oldest), []byte("replay"), time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the oldest copied spent token after one more spend = %v, want ErrNotFound (forgotten first)", err)
+	}
+	if _, err := dst.RotateRefreshToken(ctx, "s", token(oldest+1), []byte("replay"), time.Now()); !errors.Is(err, store.ErrRefreshReused) {
+		t.Fatalf("the next copied spent token = %v, want ErrRefreshReused", err)
+	}
 }

@@ -61,7 +61,25 @@ type Store struct {
 
 type sessionEntry struct {
 	s       store.Session
-	refresh map[string]bool // hash -> spent
+	refresh map[string]refreshEntry // by hash: the unspent tokens and the spent ones kept
+	spent   []string                // hashes of the kept spent tokens, oldest spend first
+}
+
+type refreshEntry struct {
+	spent   bool
+	created time.Time
+}
+
+// spendLocked marks the token h spent, and forgets the oldest spent token once the family
+// keeps more than store.SpentRefreshKept; callers hold sessMu.
+func (e *sessionEntry) spendLocked(h string, r refreshEntry) {
+	r.spent = true
+	e.refresh[h] = r
+	e.spent = append(e.spent, h)
+	if len(e.spent) > store.SpentRefreshKept {
+		delete(e.refresh, e.spent[0])
+		e.spent = slices.Delete(e.spent, 0, 1)
+	}
 }
 
 type rateEntry struct {
@@ -215,7 +233,7 @@ func (s *Store) CreateSession(_ context.Context, se store.Session) error {
 	if e, ok := s.sessions[se.ID]; ok && e.s.Live(s.now()) {
 		return store.ErrConflict
 	}
-	s.sessions[se.ID] = &sessionEntry{s: cloneSession(se), refresh: map[string]bool{}}
+	s.sessions[se.ID] = &sessionEntry{s: cloneSession(se), refresh: map[string]refreshEntry{}}
 	ids := s.byUser[se.UserID]
 	if ids == nil {
 		ids = map[string]struct{}{}
@@ -317,7 +335,12 @@ func (s *Store) AddRefreshToken(_ context.Context, t store.RefreshToken) error {
 	if _, dup := e.refresh[string(t.Hash)]; dup {
 		return store.ErrConflict
 	}
-	e.refresh[string(t.Hash)] = t.Spent
+	r := refreshEntry{created: t.CreatedAt}
+	if t.Spent {
+		e.spendLocked(string(t.Hash), r)
+		return nil
+	}
+	e.refresh[string(t.Hash)] = r
 	return nil
 }
 
@@ -329,19 +352,19 @@ func (s *Store) RotateRefreshToken(_ context.Context, sessionID string, oldHash,
 	if !ok {
 		return store.Session{}, store.ErrNotFound
 	}
-	spent, ok := e.refresh[string(oldHash)]
+	old, ok := e.refresh[string(oldHash)]
 	if !ok {
 		return store.Session{}, store.ErrNotFound
 	}
-	if spent {
+	if old.spent {
 		s.removeSessionLocked(sessionID)
 		return store.Session{}, store.ErrRefreshReused
 	}
 	if _, dup := e.refresh[string(newHash)]; dup {
 		return store.Session{}, store.ErrConflict
 	}
-	e.refresh[string(oldHash)] = true
-	e.refresh[string(newHash)] = false
+	e.spendLocked(string(oldHash), old)
+	e.refresh[string(newHash)] = refreshEntry{created: now}
 	if now.After(e.s.LastSeenAt) {
 		e.s.LastSeenAt = now
 	}
@@ -505,8 +528,8 @@ func (s *Store) ExportRefreshTokens(_ context.Context, sessionID string) ([]stor
 		return nil, nil
 	}
 	out := make([]store.RefreshToken, 0, len(e.refresh))
-	for h, spent := range e.refresh {
-		out = append(out, store.RefreshToken{SessionID: sessionID, Hash: []byte(h), Spent: spent, CreatedAt: e.s.CreatedAt})
+	for h, r := range e.refresh {
+		out = append(out, store.RefreshToken{SessionID: sessionID, Hash: []byte(h), Spent: r.spent, CreatedAt: r.created})
 	}
 	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Hash, out[j].Hash) < 0 })
 	return out, nil

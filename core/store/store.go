@@ -69,8 +69,8 @@ func (s *Session) Deadline() time.Time {
 func (s *Session) Live(now time.Time) bool { return now.Before(s.Deadline()) }
 
 // RefreshToken is one refresh token of a session's family, stored by the SHA-256 of the
-// token. A spent token is kept (Spent=true) until the family ends so that its reuse is
-// recognised.
+// token. A spent token is kept (Spent=true) while it is one of the family's last
+// SpentRefreshKept spent tokens, so that its reuse is recognised (see RefreshStore).
 type RefreshToken struct {
 	SessionID string
 	Hash      []byte
@@ -128,15 +128,40 @@ type SessionStore interface {
 	ListSessions(ctx context.Context, userID string) ([]Session, error)
 }
 
+// SpentRefreshKept is how many spent tokens a refresh family keeps: its last
+// SpentRefreshKept spends. See RefreshStore.
+const SpentRefreshKept = 32
+
 // RefreshStore keeps the refresh-token family of each session.
+//
+// A family holds its unspent token (one, unless AddRefreshToken added more: a rotation
+// spends one and adds one) and its last SpentRefreshKept spent tokens; the rotation that
+// spends one more forgets the oldest spent one in the same atomic step. The storage of a
+// family is thus bounded however often its holder refreshes: keeping every spent token for
+// the family's lifetime would let one token holder grow the store without limit by looping
+// on refresh.
+//
+// A token spent more than SpentRefreshKept rotations ago is therefore unknown (ErrNotFound)
+// rather than a detected reuse: it is refused all the same, but its replay no longer
+// revokes the family. A client never presents a token it has rotated, so a late replay is
+// a thief's, and a thief who replays a token the client spent long ago gets nothing either
+// way. What detection gives up is narrower: a thief who spends a stolen token first and
+// then refreshes more than SpentRefreshKept times before the client's next refresh is no
+// longer caught by that refresh; the client's token is refused and it must log in again,
+// while the thief's family lives on until it expires or is revoked. That is the price of a
+// store that no token holder can fill.
 type RefreshStore interface {
 	// AddRefreshToken stores a fresh, unspent token of a live session; ErrNotFound when the
-	// session is gone.
+	// session is gone, ErrConflict when the hash is already in the family. A token added
+	// with Spent=true (a migration copying a family) counts as the family's most recent
+	// spend, and so may push the oldest spent token out.
 	AddRefreshToken(ctx context.Context, t RefreshToken) error
 	// RotateRefreshToken atomically spends the token (sessionID, oldHash) and stores newHash
 	// in the same family, moving the session's LastSeenAt to now. It returns the session.
-	// An unknown token or a dead session gives ErrNotFound; a token already spent gives
-	// ErrRefreshReused after deleting the session and its whole family in the same step.
+	// An unknown token (including one spent more than SpentRefreshKept rotations ago) or a
+	// dead session gives ErrNotFound; a token already spent gives ErrRefreshReused after
+	// deleting the session and its whole family in the same step; a newHash already in the
+	// family gives ErrConflict and spends nothing.
 	RotateRefreshToken(ctx context.Context, sessionID string, oldHash, newHash []byte, now time.Time) (Session, error)
 }
 
@@ -206,7 +231,8 @@ type StatsReporter interface {
 type Exporter interface {
 	ExportUsers(ctx context.Context, cursor string, limit int) (users []User, next string, err error)
 	ExportSessions(ctx context.Context, cursor string, limit int) (sessions []Session, next string, err error)
-	// ExportRefreshTokens returns every token of a session's family, spent ones included.
+	// ExportRefreshTokens returns every token of a session's family, spent ones included:
+	// at most SpentRefreshKept spent ones, besides the unspent.
 	ExportRefreshTokens(ctx context.Context, sessionID string) ([]RefreshToken, error)
 }
 

@@ -73,6 +73,10 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("refresh reuse revokes the family", func(t *testing.T) { testRefreshReuse(t, newStore(t)) })
 	t.Run("refresh of a deleted session is not found", func(t *testing.T) { testRefreshDeleted(t, newStore(t)) })
 	t.Run("fifty concurrent spends of one token give one success", func(t *testing.T) { testConcurrentSpend(t, newStore(t)) })
+	t.Run("refresh family storage is bounded", func(t *testing.T) { testRefreshFamilyStorageIsBounded(t, newStore(t)) })
+	t.Run("refresh reuse of the last spent tokens revokes the family", func(t *testing.T) { testRefreshReuseOfKept(t, newStore(t)) })
+	t.Run("refresh tokens spent long ago are not found", func(t *testing.T) { testRefreshSpentLongAgo(t, newStore(t)) })
+	t.Run("refresh tokens added as spent count as spends", func(t *testing.T) { testRefreshAddedSpent(t, newStore(t)) })
 	t.Run("revocations are listed since a time and expire", func(t *testing.T) { testRevocations(t, newStore(t)) })
 	t.Run("rate limit counts in windows", func(t *testing.T) { testRateLimit(t, newStore(t)) })
 	t.Run("fifty concurrent hits add up exactly", func(t *testing.T) { testConcurrentHits(t, newStore(t)) })
@@ -426,6 +430,141 @@ func testConcurrentSpend(t *testing.T, s store.Store) {
 	}
 	if reused.Load() == 0 {
 		t.Fatalf("no concurrent spend saw the reuse")
+	}
+}
+
+// familyHash is the hash of the i-th token of a test family.
+func familyHash(i int) []byte { return hash(fmt.Sprintf("family-%d", i)) }
+
+// newFamily creates a token session whose family has spent tokens 0 to rotations-1
+// (familyHash) and holds token rotations unspent.
+func newFamily(t *testing.T, c context.Context, s store.Store, rotations int) store.Session {
+	t.Helper()
+	now := time.Now()
+	se := newSession(id("u"), now, "token")
+	if err := s.CreateSession(c, se); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddRefreshToken(c, store.RefreshToken{SessionID: se.ID, Hash: familyHash(0), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < rotations; i++ {
+		if _, err := s.RotateRefreshToken(c, se.ID, familyHash(i), familyHash(i+1), now); err != nil {
+			t.Fatalf("rotation %d: %v", i+1, err)
+		}
+	}
+	return se
+}
+
+func testRefreshFamilyStorageIsBounded(t *testing.T, s store.Store) {
+	const rotations = 300
+	c := ctx(t)
+	se := newFamily(t, c, s, rotations)
+	ex, ok := s.(store.Exporter)
+	if !ok {
+		t.Skip("store does not export: its own tests check its storage")
+	}
+	rts, err := ex.ExportRefreshTokens(c, se.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rts) > store.SpentRefreshKept+1 {
+		t.Fatalf("after %d rotations the family holds %d tokens, want at most %d", rotations, len(rts), store.SpentRefreshKept+1)
+	}
+	got := map[string]bool{}
+	for _, rt := range rts {
+		got[string(rt.Hash)] = rt.Spent
+	}
+	if spent, ok := got[string(familyHash(rotations))]; !ok || spent {
+		t.Fatalf("the current token is missing or spent: %+v", rts)
+	}
+	for i := rotations - store.SpentRefreshKept; i < rotations; i++ {
+		if spent, ok := got[string(familyHash(i))]; !ok || !spent {
+			t.Fatalf("the token spent %d rotations ago is missing or unspent", rotations-i)
+		}
+	}
+	if _, err := s.RotateRefreshToken(c, se.ID, familyHash(rotations), familyHash(rotations+1), time.Now()); err != nil {
+		t.Fatalf("rotating the bounded family: %v", err)
+	}
+}
+
+func testRefreshReuseOfKept(t *testing.T, s store.Store) {
+	const rotations = store.SpentRefreshKept + 5
+	for _, ago := range []int{1, store.SpentRefreshKept} {
+		t.Run(fmt.Sprintf("spent %d rotations ago", ago), func(t *testing.T) {
+			c := ctx(t)
+			se := newFamily(t, c, s, rotations)
+			if _, err := s.RotateRefreshToken(c, se.ID, familyHash(rotations-ago), hash("replay"), time.Now()); !errors.Is(err, store.ErrRefreshReused) {
+				t.Fatalf("replaying a token spent %d rotations ago = %v, want ErrRefreshReused", ago, err)
+			}
+			if _, ok, _ := s.GetSession(c, se.ID); ok {
+				t.Fatal("session survived refresh reuse")
+			}
+			if _, err := s.RotateRefreshToken(c, se.ID, familyHash(rotations), familyHash(rotations+1), time.Now()); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("the current token after reuse = %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+func testRefreshSpentLongAgo(t *testing.T, s store.Store) {
+	const rotations = store.SpentRefreshKept + 5
+	c := ctx(t)
+	se := newFamily(t, c, s, rotations)
+	for _, i := range []int{rotations - store.SpentRefreshKept - 1, 0} {
+		if _, err := s.RotateRefreshToken(c, se.ID, familyHash(i), hash("replay"), time.Now()); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("replaying a token spent %d rotations ago = %v, want ErrNotFound", rotations-i, err)
+		}
+	}
+	if _, ok, _ := s.GetSession(c, se.ID); !ok {
+		t.Fatal("a token spent long ago revoked the family")
+	}
+	if _, err := s.RotateRefreshToken(c, se.ID, familyHash(rotations), familyHash(rotations+1), time.Now()); err != nil {
+		t.Fatalf("the family after a replay of a forgotten token: %v", err)
+	}
+	if _, err := s.RotateRefreshToken(c, se.ID, familyHash(rotations), familyHash(rotations+2), time.Now()); !errors.Is(err, store.ErrRefreshReused) {
+		t.Fatalf("the family no longer detects reuse: %v", err)
+	}
+}
+
+// testRefreshAddedSpent copies a family the way a migration does, current token first and
+// then more spent tokens than a family keeps, oldest first.
+func testRefreshAddedSpent(t *testing.T, s store.Store) {
+	const added = store.SpentRefreshKept + 5
+	c := ctx(t)
+	now := time.Now()
+	se := newSession(id("u"), now, "token")
+	if err := s.CreateSession(c, se); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddRefreshToken(c, store.RefreshToken{SessionID: se.ID, Hash: familyHash(added), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < added; i++ {
+		if err := s.AddRefreshToken(c, store.RefreshToken{SessionID: se.ID, Hash: familyHash(i), Spent: true, CreatedAt: now}); err != nil {
+			t.Fatalf("adding spent token %d: %v", i, err)
+		}
+	}
+	if err := s.AddRefreshToken(c, store.RefreshToken{SessionID: se.ID, Hash: familyHash(added - 1), Spent: true, CreatedAt: now}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("adding a spent token twice = %v, want ErrConflict", err)
+	}
+	if ex, ok := s.(store.Exporter); ok {
+		rts, err := ex.ExportRefreshTokens(c, se.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rts) != store.SpentRefreshKept+1 {
+			t.Fatalf("the family holds %d tokens, want %d", len(rts), store.SpentRefreshKept+1)
+		}
+	}
+	if _, err := s.RotateRefreshToken(c, se.ID, familyHash(0), hash("replay"), now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the first spent token added, pushed out by the later ones = %v, want ErrNotFound", err)
+	}
+	if _, err := s.RotateRefreshToken(c, se.ID, familyHash(added), familyHash(added+1), now); err != nil {
+		t.Fatalf("rotating the copied family: %v", err)
+	}
+	if _, err := s.RotateRefreshToken(c, se.ID, familyHash(added-store.SpentRefreshKept+1), hash("replay"), now); !errors.Is(err, store.ErrRefreshReused) {
+		t.Fatalf("the oldest spent token still kept = %v, want ErrRefreshReused", err)
 	}
 }
 

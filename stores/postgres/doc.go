@@ -20,7 +20,9 @@
 // Every operation is one SQL statement, and so one round trip with pgx's statement cache
 // (CreateSession takes two more only when its id is held by an expired session).
 // RotateRefreshToken spends a token with a conditional UPDATE and, when the token was
-// already spent, deletes the session and its family in the same statement; Hit counts with
+// already spent, deletes the session and its family in the same statement; the same
+// statement keeps the family bounded, deleting by its spend number the spent token that
+// falls out of its last store.SpentRefreshKept. Hit counts with
 // INSERT ... ON CONFLICT DO UPDATE. Every expiring row has a deadline column that reads
 // filter on, so expiry is exact to the microsecond; a cleanup job deletes expired rows on
 // its interval (WithCleanupInterval).

@@ -12,6 +12,8 @@ import (
 	"text/template"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/authframe/authframe/core/store"
 )
 
 //go:embed migrations/*.sql
@@ -31,8 +33,9 @@ func loadMigrations(n names) ([]migration, error) {
 		return nil, err
 	}
 	funcs := template.FuncMap{
-		"t": n.table,
-		"n": n.ident,
+		"t":    n.table,
+		"n":    n.ident,
+		"kept": func() int { return store.SpentRefreshKept },
 	}
 	var out []migration
 	for _, f := range files {

@@ -1,6 +1,11 @@
 package pgstore
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+
+	"github.com/authframe/authframe/core/store"
+)
 
 // queries holds every statement of a Store, rendered once for its schema and prefix. The
 // texts are constant per Store, so pgx's per-connection statement cache prepares each one
@@ -14,7 +19,7 @@ type queries struct {
 
 	createSession, deleteExpiredSession, getSession, touchSession, deleteSession, listSessions string
 
-	addRefresh, rotate string
+	addRefresh, addSpentRefresh, rotate string
 
 	addRevocation, revocationsSince string
 
@@ -49,6 +54,7 @@ func buildQueries(n names) queries {
 		"{sessionCols}", sessionCols,
 		"{touchDeadline}", deadlineAfter("GREATEST(last_seen_at, $2::timestamptz)"),
 		"{rotateDeadline}", deadlineAfter("GREATEST(last_seen_at, $4::timestamptz)"),
+		"{kept}", strconv.Itoa(store.SpentRefreshKept),
 	)
 	sql := r.Replace
 	return queries{
@@ -76,28 +82,54 @@ func buildQueries(n names) queries {
 			WHERE user_id = $1 AND deadline > $2 ORDER BY created_at, id`),
 
 		addRefresh: sql(`INSERT INTO {refresh} (hash, session_id, spent, created_at)
-			SELECT $2::bytea, id, $3::boolean, $4::timestamptz FROM {sessions} WHERE id = $1 AND deadline > $5`),
+			SELECT $2::bytea, id, false, $3::timestamptz FROM {sessions} WHERE id = $1 AND deadline > $4`),
+		// A token added as spent (a migration copying a family) is a spend: it takes the
+		// family's next spend number and forgets the spent token it pushes out, as a rotation
+		// does. The answer is the number of tokens added, 1 or 0 (the session is not live).
+		addSpentRefresh: sql(`WITH live AS (
+				UPDATE {sessions} SET refresh_seq = refresh_seq + 1
+				WHERE id = $1 AND deadline > $4
+				RETURNING id, refresh_seq AS seq
+			), added AS (
+				INSERT INTO {refresh} (hash, session_id, spent, spent_seq, created_at)
+				SELECT $2::bytea, id, true, seq, $3::timestamptz FROM live
+				RETURNING session_id
+			), forgotten AS (
+				DELETE FROM {refresh}
+				WHERE session_id = (SELECT session_id FROM added)
+					AND spent AND spent_seq = (SELECT seq FROM live) - {kept}
+			)
+			SELECT count(*) FROM added`),
 
 		// One statement, so one round trip and one implicit transaction, whatever the
 		// outcome:
 		//
-		//   live     locks the session row if it is live. Every rotation of a family, and
-		//            DeleteSession, lock that row first, so they serialize on it and never
-		//            deadlock against each other on the token rows.
-		//   spend    marks the token spent only if it is unspent (a conditional UPDATE: of
-		//            fifty concurrent spends one matches, the others re-check the committed
-		//            row and match nothing).
-		//   fresh    adds the new token to the family when the spend happened.
-		//   touched  moves last_seen_at and the deadline, and returns the session.
-		//   reused   when nothing was spent but the token is in the family, it was spent
-		//            before: delete the session, and with it (ON DELETE CASCADE) the family.
+		//   live       locks the session row if it is live, and numbers this spend. Every
+		//              rotation of a family, and DeleteSession, lock that row first, so
+		//              they serialize on it and never deadlock against each other on the
+		//              token rows; and the locking read sees the latest spend number.
+		//   spend      marks the token spent, with its number, only if it is unspent (a
+		//              conditional UPDATE: of fifty concurrent spends one matches, the
+		//              others re-check the committed row and match nothing).
+		//   fresh      adds the new token to the family when the spend happened.
+		//   touched    moves last_seen_at, the deadline and the spend count, and returns
+		//              the session.
+		//   forgotten  when the spend happened, deletes the spent token numbered
+		//              store.SpentRefreshKept spends before it, so that the family keeps its
+		//              last store.SpentRefreshKept: one probe of the spent_seq index, never a
+		//              search of the family, which would also walk the dead rows that
+		//              refreshes leave until a vacuum.
+		//   reused     when nothing was spent but the token is in the family, it was spent
+		//              before: delete the session, and with it (ON DELETE CASCADE) the
+		//              family.
 		//
 		// The answer is one row (reused = false, the session) on success, one row (reused =
 		// true) on reuse, and no row when the token or the live session is unknown.
 		rotate: sql(`WITH live AS (
-				SELECT id FROM {sessions} WHERE id = $1 AND deadline > $5::timestamptz FOR NO KEY UPDATE
+				SELECT id, refresh_seq + 1 AS seq FROM {sessions}
+				WHERE id = $1 AND deadline > $5::timestamptz FOR NO KEY UPDATE
 			), spend AS (
-				UPDATE {refresh} SET spent = true
+				UPDATE {refresh} SET spent = true, spent_seq = (SELECT seq FROM live)
 				WHERE session_id = (SELECT id FROM live) AND hash = $2::bytea AND NOT spent
 				RETURNING session_id
 			), fresh AS (
@@ -106,9 +138,14 @@ func buildQueries(n names) queries {
 				RETURNING session_id
 			), touched AS (
 				UPDATE {sessions}
-				SET last_seen_at = GREATEST(last_seen_at, $4::timestamptz), deadline = {rotateDeadline}
+				SET last_seen_at = GREATEST(last_seen_at, $4::timestamptz), deadline = {rotateDeadline},
+					refresh_seq = (SELECT seq FROM live)
 				WHERE id = (SELECT session_id FROM fresh)
 				RETURNING {sessionCols}
+			), forgotten AS (
+				DELETE FROM {refresh}
+				WHERE session_id = (SELECT session_id FROM spend)
+					AND spent AND spent_seq = (SELECT seq FROM live) - {kept}
 			), reused AS (
 				DELETE FROM {sessions}
 				WHERE id = (SELECT id FROM live)
@@ -144,9 +181,14 @@ func buildQueries(n names) queries {
 		exportUsers: sql(`SELECT {userCols} FROM {users} WHERE id > $1 ORDER BY id LIMIT $2`),
 		exportSessions: sql(`SELECT {sessionCols} FROM {sessions}
 			WHERE id > $1 AND deadline > $2 ORDER BY id LIMIT $3`),
+		// A spent token without a number (0) was spent by a release older than schema
+		// version 2 during a rolling upgrade: it is left out, so that an export holds no
+		// more than the family's last store.SpentRefreshKept spent tokens.
 		exportRefresh: sql(`SELECT r.session_id, r.hash, r.spent, r.created_at
 			FROM {refresh} r JOIN {sessions} s ON s.id = r.session_id
-			WHERE r.session_id = $1 AND s.deadline > $2 ORDER BY r.hash`),
+			WHERE r.session_id = $1 AND s.deadline > $2
+				AND (NOT r.spent OR r.spent_seq > greatest(s.refresh_seq - {kept}, 0))
+			ORDER BY r.hash`),
 
 		// Batches with SKIP LOCKED: several instances can clean at once, and a batch never
 		// waits on a row that live traffic holds.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/authframe/authframe/core/store"
 )
@@ -146,13 +147,22 @@ func collectSessions(rows pgx.Rows) ([]store.Session, error) {
 }
 
 // AddRefreshToken implements store.RefreshStore. The token is inserted only if its session
-// is live, in the same statement; store.ErrNotFound otherwise.
+// is live, in the same statement; store.ErrNotFound otherwise. A token added as spent (by
+// a migration) takes the family's next spend number, and the spent token that the family
+// then no longer keeps is deleted in the same statement.
 func (s *Store) AddRefreshToken(ctx context.Context, t store.RefreshToken) error {
 	c, err := s.begin(ctx, "add refresh token", true)
 	if err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(c.ctx, s.q.addRefresh, t.SessionID, t.Hash, t.Spent, t.CreatedAt, s.now())
+	var added int64
+	if t.Spent {
+		err = s.pool.QueryRow(c.ctx, s.q.addSpentRefresh, t.SessionID, t.Hash, t.CreatedAt, s.now()).Scan(&added)
+	} else {
+		var tag pgconn.CommandTag
+		tag, err = s.pool.Exec(c.ctx, s.q.addRefresh, t.SessionID, t.Hash, t.CreatedAt, s.now())
+		added = tag.RowsAffected()
+	}
 	s.end(c, err)
 	if err != nil {
 		switch pgCode(err) {
@@ -163,15 +173,16 @@ func (s *Store) AddRefreshToken(ctx context.Context, t store.RefreshToken) error
 		}
 		return wrap("add refresh token", err)
 	}
-	if tag.RowsAffected() == 0 {
+	if added == 0 {
 		return store.ErrNotFound
 	}
 	return nil
 }
 
 // RotateRefreshToken implements store.RefreshStore in one statement (see the rotate query):
-// the spend, the new token and the touch of the session commit together, and so do the
-// detection of a reuse and the deletion of the family.
+// the spend, the new token, the touch of the session and the deletion of the spent token
+// the family no longer keeps commit together, and so do the detection of a reuse and the
+// deletion of the family.
 func (s *Store) RotateRefreshToken(ctx context.Context, sessionID string, oldHash, newHash []byte, now time.Time) (store.Session, error) {
 	c, err := s.begin(ctx, "rotate refresh token", true)
 	if err != nil {

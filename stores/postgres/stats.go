@@ -79,7 +79,7 @@ func (s *Store) ExportSessions(ctx context.Context, cursor string, limit int) ([
 }
 
 // ExportRefreshTokens implements store.Exporter: every token of a live session's family,
-// spent ones included, in hash order.
+// the spent ones it keeps included, in hash order.
 func (s *Store) ExportRefreshTokens(ctx context.Context, sessionID string) ([]store.RefreshToken, error) {
 	c, err := s.begin(ctx, "export refresh tokens", false)
 	if err != nil {

@@ -252,6 +252,10 @@ func decodeRevocation(s string) (store.Revocation, error) {
 const (
 	tokenField  = "t:"
 	spentMarker = "s"
+	// spentOrderField is the family's spend order (see the scripts).
+	spentOrderField = "q"
+	// maxRefreshHash is the longest hash the spend order can hold.
+	maxRefreshHash = 255
 )
 
 func refreshField(hash []byte) string { return tokenField + string(hash) }

@@ -11,7 +11,9 @@
 //	guard, err := authframe.New(authframe.WithStore(st), authframe.WithKeyFile("signing.pem"), authframe.WithIssuer(iss), authframe.WithAudience(aud))
 //
 // Records expire by native TTLs: a session is one hash, its refresh family included, that
-// expires at the session's deadline, which a touch or a refresh moves (PEXPIREAT). Every
+// expires at the session's deadline, which a touch or a refresh moves (PEXPIREAT). A
+// family keeps its unspent token and its last store.SpentRefreshKept spent ones, so its
+// hash stays small however often it is refreshed. Every
 // operation that must be atomic (spending a refresh token, detecting its reuse and
 // deleting the family, counting a login attempt) is one Lua script, sent with EVALSHA,
 // whose keys share one Cluster slot, so it costs one round trip. The store uses neither KEYS nor SCAN:

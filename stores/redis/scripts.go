@@ -5,6 +5,14 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/authframe/authframe/core/store"
+)
+
+// The spend order counts its tokens in one byte and pushes one out only once it is full.
+var (
+	_ [store.SpentRefreshKept - 1]struct{}   // at least one spent token is kept
+	_ [255 - store.SpentRefreshKept]struct{} // and at most 255
 )
 
 // The scripts run atomically on the server. Most touch one key; those that touch two (the
@@ -47,8 +55,65 @@ return 0
 
 // A session is one hash: its record's fields (see sessionFields) and one field per token of
 // its refresh family, "t:" + the token's SHA-256 -> "<created ms>", or "s<created ms>" once
-// spent. The family thus expires with the session, goes with it in one DEL, and a rotation
-// is two calls.
+// spent. The family thus expires with the session and goes with it in one DEL. Field q is
+// the family's spend order, which bounds it: one byte counting the spent tokens it lists
+// (at most store.SpentRefreshKept), then each spent token's hash as one length byte and the
+// hash, oldest spend first. A spend that makes one too many deletes the field of the first.
+// A release that kept every spent token wrote no q; the first script to meet such a family
+// (a rotation, or adding a token) orders and trims it.
+
+// queueLua makes the local q of a family that has none: a family written before spent
+// tokens were queued, or one no token has joined yet. It queues the spent tokens by
+// creation (in a chain, the spend order), deletes all but the last store.SpentRefreshKept,
+// records their fields in dropped, and stores q if the family has any token. Defined inside
+// the branch that needs it, so the rotation of a queued family never pays for it.
+var queueLua = fmt.Sprintf(`
+local all = redis.call('HGETALL', KEYS[1])
+local spent, tokens = {}, false
+for j = 1, #all, 2 do
+  local f, val = all[j], all[j + 1]
+  if string.sub(f, 1, 2) == 't:' then
+    tokens = true
+    if string.byte(val, 1) == 115 then spent[#spent + 1] = {tonumber(string.sub(val, 2)), f} end
+  end
+end
+table.sort(spent, function(a, b)
+  if a[1] ~= b[1] then return a[1] < b[1] end
+  return a[2] < b[2]
+end)
+local over = #spent - %[1]d
+local parts, drop = {string.char(math.min(#spent, %[1]d))}, {}
+for j, e in ipairs(spent) do
+  if j <= over then
+    dropped[e[2]] = true
+    drop[#drop + 1] = e[2]
+    if #drop == 1000 then
+      redis.call('HDEL', KEYS[1], unpack(drop))
+      drop = {}
+    end
+  else
+    local h = string.sub(e[2], 3)
+    parts[#parts + 1] = string.char(#h) .. h
+  end
+end
+if #drop > 0 then redis.call('HDEL', KEYS[1], unpack(drop)) end
+q = table.concat(parts)
+if tokens then redis.call('HSET', KEYS[1], 'q', q) end
+`, store.SpentRefreshKept)
+
+// pushLua appends the hash of field ARGV[1] to the local q and, when that makes one spent
+// token too many, drops the oldest from q and names its field in the local gone.
+var pushLua = fmt.Sprintf(`
+local h = string.sub(ARGV[1], 3)
+local n = string.byte(q, 1)
+if n < %[1]d then
+  q = string.char(n + 1) .. string.sub(q, 2) .. string.char(#h) .. h
+else
+  local k = string.byte(q, 2)
+  gone = 't:' .. string.sub(q, 3, 2 + k)
+  q = string.char(n) .. string.sub(q, 3 + k) .. string.char(#h) .. h
+end
+`, store.SpentRefreshKept)
 
 // createSession: KEYS session. ARGV now, deadline, then the record's field/value pairs. A
 // live session with the id is a conflict (0); a dead one, family included, is replaced.
@@ -88,13 +153,19 @@ if deadline(v[1], v[2], v[3]) > tonumber(ARGV[1]) then live = 1 end
 return {live, v[4]}
 `)
 
-// addRefresh: KEYS session. ARGV token field, value, now. Returns 1, 0 when the session is
-// not live, 2 when the token is already in the family.
+// addRefresh: KEYS session. ARGV token field, value, now, "1" if the token is spent.
+// Returns 1, 0 when the session is not live, 2 when the token is already in the family. A
+// spent token joins the spend order as the latest spend.
 var addRefreshScript = redis.NewScript(deadlineLua + `
-local v = redis.call('HMGET', KEYS[1], 'l', 'i', 'e')
+local v = redis.call('HMGET', KEYS[1], 'l', 'i', 'e', ARGV[1], 'q')
 if not v[3] then return 0 end
 if deadline(v[1], v[2], v[3]) <= tonumber(ARGV[3]) then return 0 end
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 2 end
+if v[4] then return 2 end
+local q, dropped, gone = v[5], {}, nil
+if not q then` + queueLua + `end
+if ARGV[4] == '1' then` + pushLua + `end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], 'q', q)
+if gone then redis.call('HDEL', KEYS[1], gone) end
 return 1
 `)
 
@@ -102,29 +173,36 @@ return 1
 // Returns {1, the session's sessionFields} after spending old and adding new; {0} when the
 // session is not live or old is not in its family; {2, user id} when old was already
 // spent, after deleting the session and its family; {3} when new is already in the family.
-// It is the hot path of a refresh, so it makes two calls: one HMGET reads the record and
-// both tokens, one HSET spends old, adds new and moves l (plus a PEXPIREAT when that moves
-// an idle deadline). The deadline is computed inline: defining the helper function costs
-// this script measurably.
+// It is the hot path of a refresh, so it makes three calls: one HMGET reads the record,
+// both tokens and the spend order, one HSET spends old, adds new, stores the order and
+// moves l (plus a PEXPIREAT when that moves an idle deadline), and one HDEL forgets the
+// spent token that the order pushed out, once the family has spent more than it keeps. The
+// deadline is computed inline: defining the helper function costs this script measurably.
 var rotateScript = redis.NewScript(fmt.Sprintf(`
-local s = redis.call('HMGET', KEYS[1], %s, ARGV[1], ARGV[2])
-local U, L, I, E, OLD, NEW = %d, %d, %d, %d, %d, %d
+local s = redis.call('HMGET', KEYS[1], %s, ARGV[1], ARGV[2], 'q')
+local U, L, I, E, OLD, NEW, Q = %d, %d, %d, %d, %d, %d, %d
 if not s[E] then return {0} end
 local l, i, e = tonumber(s[L]), tonumber(s[I]), tonumber(s[E])
 local old = e
 if i > 0 and l + i < e then old = l + i end
 if old <= tonumber(ARGV[4]) then return {0} end
+local q, gone = s[Q], nil
+if not q then
+  local dropped = {}`+"%s"+`
+  if dropped[ARGV[1]] then s[OLD] = nil end
+  if dropped[ARGV[2]] then s[NEW] = nil end
+end
 local v = s[OLD]
 if not v then return {0} end
 if string.byte(v, 1) == 115 then
   redis.call('DEL', KEYS[1])
   return {2, s[U]}
 end
-if s[NEW] then return {3} end
+if s[NEW] then return {3} end`+"%s"+`
 local spent = 's' .. v
 local seen = tonumber(ARGV[3])
 if seen > l then
-  redis.call('HSET', KEYS[1], ARGV[1], spent, ARGV[2], ARGV[3], 'l', ARGV[3])
+  redis.call('HSET', KEYS[1], ARGV[1], spent, ARGV[2], ARGV[3], 'q', q, 'l', ARGV[3])
   s[L] = ARGV[3]
   if i > 0 then
     local d = e
@@ -132,11 +210,13 @@ if seen > l then
     if d ~= old then redis.call('PEXPIREAT', KEYS[1], string.format('%%.0f', d)) end
   end
 else
-  redis.call('HSET', KEYS[1], ARGV[1], spent, ARGV[2], ARGV[3])
+  redis.call('HSET', KEYS[1], ARGV[1], spent, ARGV[2], ARGV[3], 'q', q)
 end
-s[OLD], s[NEW] = nil, nil
+if gone then redis.call('HDEL', KEYS[1], gone) end
+s[OLD], s[NEW], s[Q] = nil, nil, nil
 return {1, s}
-`, luaList(sessionFields), iUser+1, iLastSeen+1, iIdle+1, iExpires+1, len(sessionFields)+1, len(sessionFields)+2))
+`, luaList(sessionFields), iUser+1, iLastSeen+1, iIdle+1, iExpires+1, len(sessionFields)+1, len(sessionFields)+2, len(sessionFields)+3,
+	queueLua, pushLua))
 
 // luaList writes names as a Lua argument list: 'a', 'b'.
 func luaList(names []string) string {

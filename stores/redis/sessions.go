@@ -217,16 +217,24 @@ func toAny(ss []string) []any {
 }
 
 // AddRefreshToken implements store.RefreshStore. The token (its hash) joins the session's
-// family, a field of the session's own hash, so it expires and is deleted with it. A token added as Spent (by a migration) is kept
-// so that its reuse is recognised.
+// family, a field of the session's own hash, so it expires and is deleted with it. A token
+// added as Spent (by a migration) joins the family's spend order as its latest spend, so
+// that its reuse is recognised while the family keeps it.
 func (s *Store) AddRefreshToken(ctx context.Context, t store.RefreshToken) error {
 	const op = "add refresh token"
+	if err := checkRefreshHash(op, t.Hash); err != nil {
+		return err
+	}
 	probe, err := s.enter(op)
 	if err != nil {
 		return err
 	}
+	spent := "0"
+	if t.Spent {
+		spent = "1"
+	}
 	n, err := addRefreshScript.Run(ctx, s.c, []string{s.k.session(t.SessionID)},
-		refreshField(t.Hash), refreshValue(t.Spent, t.CreatedAt), ms(time.Now())).Int()
+		refreshField(t.Hash), refreshValue(t.Spent, t.CreatedAt), ms(time.Now()), spent).Int()
 	if err = s.leave(op, probe, err); err != nil {
 		return err
 	}
@@ -239,11 +247,27 @@ func (s *Store) AddRefreshToken(ctx context.Context, t store.RefreshToken) error
 	return nil
 }
 
+// checkRefreshHash refuses a hash that the spend order cannot hold (it writes each hash's
+// length in one byte). The Guard's are SHA-256 hashes, 32 bytes.
+func checkRefreshHash(op string, h []byte) error {
+	if len(h) > maxRefreshHash {
+		return fmt.Errorf("redisstore: %s: a refresh token hash of %d bytes: at most %d", op, len(h), maxRefreshHash)
+	}
+	return nil
+}
+
 // RotateRefreshToken implements store.RefreshStore in one script, so one round trip:
-// spend oldHash, add newHash, move LastSeenAt and the TTL, and return the session; or, if
-// oldHash was already spent, delete the session and its family in the same step.
+// spend oldHash, add newHash, forget the spent token that the family no longer keeps, move
+// LastSeenAt and the TTL, and return the session; or, if oldHash was already spent, delete
+// the session and its family in the same step.
 func (s *Store) RotateRefreshToken(ctx context.Context, sessionID string, oldHash, newHash []byte, now time.Time) (store.Session, error) {
 	const op = "rotate refresh token"
+	if len(oldHash) > maxRefreshHash {
+		return store.Session{}, store.ErrNotFound // no family can hold it
+	}
+	if err := checkRefreshHash(op, newHash); err != nil {
+		return store.Session{}, err
+	}
 	probe, err := s.enter(op)
 	if err != nil {
 		return store.Session{}, err
@@ -328,7 +352,9 @@ func lexAfter(cursor string) string {
 }
 
 // ExportRefreshTokens implements store.Exporter: every token of a live session's family,
-// spent ones included, ordered by hash.
+// spent ones included, ordered by hash. Of the spent ones it returns the last
+// store.SpentRefreshKept by creation: a family that no rotation has touched since an
+// upgrade may still hold older ones, which its next rotation forgets.
 func (s *Store) ExportRefreshTokens(ctx context.Context, sessionID string) ([]store.RefreshToken, error) {
 	const op = "export refresh tokens"
 	probe, err := s.enter(op)
@@ -363,6 +389,28 @@ func (s *Store) ExportRefreshTokens(ctx context.Context, sessionID string) ([]st
 			return nil, fmt.Errorf("redisstore: %s: %w", op, err)
 		}
 		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b store.RefreshToken) int {
+		if a.Spent != b.Spent { // the unspent first, then the spent from the latest
+			if b.Spent {
+				return -1
+			}
+			return 1
+		}
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return bytes.Compare(b.Hash, a.Hash)
+	})
+	spent := 0
+	for i, t := range out {
+		if t.Spent {
+			if spent == store.SpentRefreshKept {
+				out = out[:i]
+				break
+			}
+			spent++
+		}
 	}
 	slices.SortFunc(out, func(a, b store.RefreshToken) int { return bytes.Compare(a.Hash, b.Hash) })
 	return out, nil
