@@ -101,7 +101,7 @@ func openStore(ctx context.Context, url, prefix string) (Source, func(), error) 
 		if prefix != "" {
 			opts = append(opts, redisstore.WithPrefix(prefix))
 		}
-		s, err := redisstore.New(c, opts...)
+		s, err := redisstore.New(ctx, c, opts...)
 		if err != nil {
 			c.Close()
 			return nil, nil, err

@@ -12,7 +12,7 @@
 // Wired together:
 //
 //	tp := sdktrace.NewTracerProvider(...)
-//	rs, err := redisstore.New(client)
+//	rs, err := redisstore.New(ctx, client)
 //	rc, err := rediscache.New(context.Background(), client)
 //	guard, err := authframe.New(key, authframe.WithIssuer(iss), authframe.WithAudience(aud),
 //		authframe.WithStore(authotel.WrapStore(rs, tp)),

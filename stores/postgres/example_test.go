@@ -40,7 +40,7 @@ func Example() {
 	}
 	defer guard.Close()
 
-	u, err := guard.Register(ctx, "alice", "correct horse battery staple")
+	u, err := guard.Register(ctx, authframe.ClientInfo{}, "alice", "correct horse battery staple")
 	if err != nil {
 		log.Fatal(err)
 	}

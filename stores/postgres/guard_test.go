@@ -34,11 +34,11 @@ func TestTwoGuardsOnOneDatabaseAreOneService(t *testing.T) {
 	}
 	a, b := newGuard(), newGuard()
 
-	u, err := a.Register(ctx, "alice", "correct horse battery")
+	u, err := a.Register(ctx, authframe.ClientInfo{}, "alice", "correct horse battery")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Register(ctx, "alice", "another password"); !errors.Is(err, authframe.ErrConflict) {
+	if _, err := b.Register(ctx, authframe.ClientInfo{}, "alice", "another password"); !errors.Is(err, authframe.ErrConflict) {
 		t.Fatalf("registering a taken username on the other instance = %v, want ErrConflict", err)
 	}
 	client := authframe.ClientInfo{IP: "192.0.2.1", UserAgent: "test"}

@@ -5,7 +5,7 @@
 // work; the client belongs to the caller, who sets its timeouts and closes it.
 //
 //	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-//	st, err := redisstore.New(client)
+//	st, err := redisstore.New(ctx, client)
 //	if err != nil { ... }
 //	defer st.Close()
 //	guard, err := authframe.New(authframe.WithStore(st), authframe.WithKeyFile("signing.pem"), authframe.WithIssuer(iss), authframe.WithAudience(aud))

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"time"
@@ -27,13 +28,14 @@ func Example() {
 		WriteTimeout: 500 * time.Millisecond,
 	})
 	defer client.Close()
+	ctx := context.Background()
 
-	st, err := redisstore.New(client, redisstore.WithPrefix("myapp:auth:"))
+	st, err := redisstore.New(ctx, client, redisstore.WithPrefix("myapp:auth:"))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer st.Close()
-	ctx := context.Background()
+
 	if err := st.Ping(ctx); err != nil {
 		log.Fatalf("redis: %v", err)
 	}
@@ -50,10 +52,10 @@ func Example() {
 	defer guard.Close()
 
 	client1 := authframe.ClientInfo{IP: "203.0.113.5", UserAgent: "example"}
-	if _, err := guard.EnsureUser(ctx, "alice", "a long enough password"); err != nil {
+	if _, err := guard.Register(ctx, authframe.ClientInfo{}, "alice", "a long enough password"); err != nil && !errors.Is(err, authframe.ErrConflict) {
 		log.Fatal(err)
 	}
-	u, err := guard.VerifyPassword(ctx, "alice", "a long enough password", client1)
+	u, err := guard.VerifyPassword(ctx, client1, "alice", "a long enough password")
 	if err != nil {
 		log.Fatal(err)
 	}

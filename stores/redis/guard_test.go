@@ -39,10 +39,10 @@ func TestAGuardOnTheStoreKeepsNoSecret(t *testing.T) {
 	client := authframe.ClientInfo{IP: "192.0.2.1", UserAgent: "redisstore-test"}
 
 	const password = "correct horse battery staple"
-	if _, err := g.Register(ctx, "alice", password, "member"); err != nil {
+	if _, err := g.Register(ctx, authframe.ClientInfo{}, "alice", password, "member"); err != nil {
 		t.Fatal(err)
 	}
-	u, err := g.VerifyPassword(ctx, "alice", password, client)
+	u, err := g.VerifyPassword(ctx, client, "alice", password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,10 +58,11 @@ func TestAGuardOnTheStoreKeepsNoSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.VerifyToken(ctx, second.AccessToken); err != nil {
+	me, err := g.VerifyToken(ctx, second.AccessToken)
+	if err != nil {
 		t.Fatal(err)
 	}
-	sessions, err := g.ListSessions(ctx, u.ID)
+	sessions, err := g.ListSessions(ctx, me)
 	if err != nil || len(sessions) != 2 {
 		t.Fatalf("ListSessions = %d sessions, %v; want 2", len(sessions), err)
 	}
@@ -124,7 +125,7 @@ func TestALogoutOnOneInstanceIsHonouredByAnother(t *testing.T) {
 	ctx := testCtx(t)
 	client := authframe.ClientInfo{IP: "192.0.2.1"}
 
-	u, err := g1.Register(ctx, "bob", "a fine long password")
+	u, err := g1.Register(ctx, authframe.ClientInfo{}, "bob", "a fine long password")
 	if err != nil {
 		t.Fatal(err)
 	}

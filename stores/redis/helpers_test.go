@@ -171,7 +171,7 @@ func newTestStore(t testing.TB, c redis.UniversalClient, opts ...Option) *Store 
 
 func newTestStoreOn(t testing.TB, c redis.UniversalClient, prefix string, opts ...Option) *Store {
 	t.Helper()
-	s, err := New(c, append([]Option{WithPrefix(prefix)}, opts...)...)
+	s, err := New(context.Background(), c, append([]Option{WithPrefix(prefix)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,9 +58,10 @@ var (
 )
 
 // New returns a Store over client, which the caller keeps owning: Close does not close it.
-// New does not reach Redis; call Ping to check the connection at start. It starts the
-// background sweep (see WithCleanupInterval); Close stops it.
-func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
+// It pings Redis within ctx and logs a warning when it does not answer (a Guard over an
+// unreachable store answers 503 until it does; call Ping yourself to make that fatal at
+// start), and starts the background sweep (see WithCleanupInterval); Close stops it.
+func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("redisstore: nil client")
 	}
@@ -79,6 +80,9 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	}
 	if cfg.breakerFailures > 0 {
 		s.br = breaker.New(cfg.breakerFailures, cfg.breakerCooldown)
+	}
+	if err := client.Ping(ctx).Err(); err != nil {
+		s.log.Warn("redisstore: Redis does not answer yet", "error", audit.Scrub(err.Error()))
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.interval > 0 {

@@ -16,7 +16,7 @@ import (
 )
 
 func TestNewValidatesItsOptions(t *testing.T) {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled by New
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond}) // unreachable: New only warns
 	defer client.Close()
 	tests := []struct {
 		name    string
@@ -42,7 +42,7 @@ func TestNewValidatesItsOptions(t *testing.T) {
 			if tt.client != nil {
 				c = tt.client
 			}
-			s, err := New(c, tt.opts...)
+			s, err := New(context.Background(), c, tt.opts...)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("New: %v", err)
@@ -346,7 +346,7 @@ func TestCorruptRecordsAreErrorsNotPanics(t *testing.T) {
 func TestNetworkErrorsAreWrappedAndMatchable(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
 	defer client.Close()
-	s, err := New(client, WithCircuitBreaker(0, 0), WithCleanupInterval(0), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	s, err := New(context.Background(), client, WithCircuitBreaker(0, 0), WithCleanupInterval(0), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,7 @@ func openBackends(ctx context.Context, cfg Config, logger *slog.Logger) (b *back
 		if err != nil {
 			return b, err
 		}
-		rs, err := redisstore.New(c)
+		rs, err := redisstore.New(ctx, c)
 		if err != nil {
 			return b, fmt.Errorf("REDIS_URL: %v", err)
 		}
