@@ -59,3 +59,27 @@ func TestRemoteTokensWithoutKidUseOnlyKeysForTheirAlgorithm(t *testing.T) {
 		})
 	}
 }
+
+func TestTokensWithLineBreaksAreRefused(t *testing.T) {
+	g := newVerifier(t, authframe.WithHMACSecret("", hmacSecret), authframe.WithTokenCookie("__Host-token"))
+	tok := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(nil), nil)
+	ctx := context.Background()
+	if _, err := g.VerifyToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	// Go's base64 decoders skip CR and LF even in strict mode, and the signature is the one
+	// part that the signature itself does not cover: each of these would otherwise be one
+	// more spelling of the same token, verified and cached on its own.
+	for name, alt := range map[string]string{
+		"a trailing CR":                 tok + "\r",
+		"a trailing LF":                 tok + "\n",
+		"a line break in the signature": tok[:len(tok)-4] + "\r\n" + tok[len(tok)-4:],
+	} {
+		if _, err := g.VerifyToken(ctx, alt); err == nil {
+			t.Errorf("a token with %s verified", name)
+		}
+		if _, err := g.Authenticate(ctx, fakeReq{cookies: map[string]string{"__Host-token": alt}}); err == nil {
+			t.Errorf("a token cookie with %s authenticated", name)
+		}
+	}
+}
