@@ -3,6 +3,7 @@ package authframe
 import (
 	"cmp"
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -233,8 +234,32 @@ func (s *remoteSource) permissions(c *parsedClaims) []string {
 	return out
 }
 
-// keyForRemote picks the key of a remote token from its own issuer's key set only, waiting
-// for an unknown kid's refresh no longer than ctx allows.
+// keyFor picks the key of a remote token from its own issuer's key set only, waiting for an
+// unknown kid's refresh no longer than ctx allows. keyfunc checks "use" and "alg" only for a
+// token that names its kid, and offers a token without kid every key of the set: such a
+// token is offered only the signature keys of its own algorithm.
 func (s *remoteSource) keyFor(ctx context.Context, t *jwt.Token) (any, error) {
-	return s.keys.KeyfuncCtx(ctx)(t)
+	if _, ok := t.Header["kid"]; ok {
+		return s.keys.KeyfuncCtx(ctx)(t)
+	}
+	all, err := s.keys.Storage().KeyReadAll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var set jwt.VerificationKeySet
+	for _, k := range all {
+		m := k.Marshal()
+		if (m.USE != jwkset.UseSig && m.USE != "") || (m.ALG != "" && m.ALG.String() != t.Method.Alg()) {
+			continue
+		}
+		key := k.Key()
+		if priv, ok := key.(interface{ Public() crypto.PublicKey }); ok {
+			key = priv.Public()
+		}
+		set.Keys = append(set.Keys, key)
+	}
+	if len(set.Keys) == 0 {
+		return nil, errUnknownKey
+	}
+	return set, nil
 }
