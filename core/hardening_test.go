@@ -23,6 +23,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/endpoint"
 	"github.com/authframe/authframe/core/memstore"
 	"github.com/authframe/authframe/core/store"
 )
@@ -692,4 +693,18 @@ func slicesEqualSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+func TestAnExpiredTokenIsErrTokenExpired(t *testing.T) {
+	g := newVerifier(t, authframe.WithHMACSecret(hmacSecret), authframe.WithTokens(authframe.TokenConfig{Leeway: -1}))
+	tok := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(func(c jwt.MapClaims) {
+		c["exp"], c["iat"], c["nbf"] = time.Now().Add(-time.Minute).Unix(), time.Now().Add(-time.Hour).Unix(), time.Now().Add(-time.Hour).Unix()
+	}), nil)
+	_, err := g.VerifyToken(context.Background(), tok)
+	if !errors.Is(err, authframe.ErrTokenExpired) || !errors.Is(err, authframe.ErrInvalidToken) {
+		t.Fatalf("an expired token = %v, want ErrTokenExpired (and ErrInvalidToken)", err)
+	}
+	if r := endpoint.RenderError(err, ""); r.Status != 401 || !strings.Contains(string(r.Body), `"code":"invalid_token"`) {
+		t.Fatalf("rendered %d %s", r.Status, r.Body)
+	}
 }

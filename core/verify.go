@@ -231,7 +231,9 @@ func (g *Guard) verify(ctx context.Context, tok string) (*Principal, error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, jwt.ErrTokenExpired):
-			return nil, invalidToken("token has expired", err)
+			e := invalidToken("token has expired", err)
+			e.Code = ErrTokenExpired
+			return nil, e
 		case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
 			return nil, invalidToken("token is not valid yet", err)
 		case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
