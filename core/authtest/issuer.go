@@ -166,7 +166,7 @@ func (iss *Issuer) Token(opts ...TokenOption) string {
 	spec := tokenSpec{subject: DefaultSubject, lifetime: DefaultLifetime}
 	for _, o := range opts {
 		if o != nil {
-			o(&spec)
+			o.apply(&spec)
 		}
 	}
 	now := iss.now()
@@ -272,7 +272,11 @@ func randomID() string {
 }
 
 // TokenOption shapes a token minted by Issuer.Token or Issuer.Header.
-type TokenOption func(*tokenSpec)
+type TokenOption interface{ apply(*tokenSpec) }
+
+type tokenOptionFunc func(*tokenSpec)
+
+func (f tokenOptionFunc) apply(s *tokenSpec) { f(s) }
 
 type tokenSpec struct {
 	subject     string
@@ -286,38 +290,46 @@ type tokenSpec struct {
 }
 
 // Subject sets the token's sub: the Principal's UserID (default DefaultSubject).
-func Subject(id string) TokenOption { return func(s *tokenSpec) { s.subject = id } }
+func Subject(id string) TokenOption {
+	return tokenOptionFunc(func(s *tokenSpec) { s.subject = id })
+}
 
 // Username sets the token's preferred_username: the Principal's Username (which, without
 // it, is the subject).
-func Username(name string) TokenOption { return func(s *tokenSpec) { s.username = name } }
+func Username(name string) TokenOption {
+	return tokenOptionFunc(func(s *tokenSpec) { s.username = name })
+}
 
 // Roles adds roles to the token. The Principal's permissions are those the Guard maps
 // them to (authframe.WithRolePermissions among New's options).
 func Roles(roles ...string) TokenOption {
-	return func(s *tokenSpec) { s.roles = append(s.roles, roles...) }
+	return tokenOptionFunc(func(s *tokenSpec) { s.roles = append(s.roles, roles...) })
 }
 
 // Permissions gives the token these permissions, beside those its roles map to. The Guard
-// derives a local token's permissions from its roles, so each permission
-// comes with a role that only it grants, "authtest:" and the permission, which
-// Grant(permission) among New's options registers; one that is not granted so fails the
-// test. The Principal's Roles show those roles beside the token's others.
+// derives a local token's permissions from its roles, so each permission comes with a
+// role that grants it alone, "authtest:" and the permission, which Grant(permission)
+// among New's options registers; a permission not so granted fails the test. The
+// Principal's Roles show those roles beside the token's others.
 func Permissions(perms ...string) TokenOption {
-	return func(s *tokenSpec) { s.permissions = append(s.permissions, perms...) }
+	return tokenOptionFunc(func(s *tokenSpec) { s.permissions = append(s.permissions, perms...) })
 }
 
 // Claims merges v, which must encode to a JSON object, into the token's claims: the
 // claims of the app's own that the Guard reads back with authframe.Claims[T] when it has
 // authframe.WithClaims[T]. Its names replace the kit's claims of the same name, which is
 // how a test makes a token that the Guard must refuse (another aud, a missing sub).
-func Claims(v any) TokenOption { return func(s *tokenSpec) { s.claims = append(s.claims, v) } }
+func Claims(v any) TokenOption {
+	return tokenOptionFunc(func(s *tokenSpec) { s.claims = append(s.claims, v) })
+}
 
 // ExpiresIn sets the token's lifetime from now (default DefaultLifetime). A negative one
 // makes an expired token, which the Guard still accepts within its leeway (10 s by
 // default): Expired is past any leeway. The Guard refuses tokens that live longer than it
 // remembers revocations (24 h by default).
-func ExpiresIn(d time.Duration) TokenOption { return func(s *tokenSpec) { s.lifetime = d } }
+func ExpiresIn(d time.Duration) TokenOption {
+	return tokenOptionFunc(func(s *tokenSpec) { s.lifetime = d })
+}
 
 // Expired makes a token that expired an hour ago, past any leeway the Guard allows.
 func Expired() TokenOption { return ExpiresIn(-time.Hour) }
@@ -327,13 +339,15 @@ func Expired() TokenOption { return ExpiresIn(-time.Hour) }
 // session and end with it (Guard.Logout, RevokeSession). Without Session, every token
 // gets a session of its own.
 func Session(id string) TokenOption {
-	return func(s *tokenSpec) { s.session, s.noSession = id, false }
+	return tokenOptionFunc(func(s *tokenSpec) { s.session, s.noSession = id, false })
 }
 
 // NoSession makes a token without a session (no sid claim), as another service holding
 // the key would issue: the Guard consults no store to accept it, and Logout revokes the
 // token itself (its jti) rather than a session.
-func NoSession() TokenOption { return func(s *tokenSpec) { s.noSession, s.session = true, "" } }
+func NoSession() TokenOption {
+	return tokenOptionFunc(func(s *tokenSpec) { s.noSession, s.session = true, "" })
+}
 
 // kitOption is a Guard option that New also reads. Outside New it is the plain Guard
 // option it embeds.
