@@ -12,7 +12,18 @@ import (
 	"github.com/authframe/authframe/core/endpoint"
 	"github.com/authframe/authframe/core/memstore"
 	"github.com/authframe/authframe/core/store"
+	"github.com/authframe/authframe/core/storetest"
 )
+
+// TestAHealthyFailingStoreIsTheStoreItWraps: until broken, the wrapper passes the store
+// conformance suite as the store it wraps does (the suite skips the abilities it hides).
+func TestAHealthyFailingStoreIsTheStoreItWraps(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		ms := memstore.New()
+		t.Cleanup(func() { ms.Close() })
+		return authtest.NewFailingStore(ms)
+	})
+}
 
 func TestAStoreOutageFailsClosedByDefaultAndOpenWhenAsked(t *testing.T) {
 	for _, open := range []bool{false, true} {
