@@ -23,6 +23,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/authtest"
 	"github.com/authframe/authframe/core/endpoint"
 	"github.com/authframe/authframe/core/memstore"
 	"github.com/authframe/authframe/core/store"
@@ -594,7 +595,10 @@ func TestDependencyErrorsInLogsAreScrubbed(t *testing.T) {
 	var buf strings.Builder
 	var mu sync.Mutex
 	logger := newTextLogger(&buf, &mu)
-	bad := &failingRevocations{Store: memstore.New(), err: errors.New(`dial redis://app:hunter2-secret@10.0.0.1:6379: refused`)}
+	ms := memstore.New()
+	defer ms.Close()
+	bad := authtest.NewFailingStore(ms)
+	bad.Fail(errors.New(`dial redis://app:hunter2-secret@10.0.0.1:6379: refused`), authtest.OpRevocationsSince)
 	g := newIssuer(t, authframe.WithStore(bad), authframe.WithLogger(logger))
 	_ = g
 	mu.Lock()
@@ -606,15 +610,6 @@ func TestDependencyErrorsInLogsAreScrubbed(t *testing.T) {
 	if strings.Contains(out, "hunter2-secret") {
 		t.Fatalf("a credential reached the log: %q", out)
 	}
-}
-
-type failingRevocations struct {
-	store.Store
-	err error
-}
-
-func (f *failingRevocations) RevocationsSince(context.Context, time.Time) ([]store.Revocation, error) {
-	return nil, f.err
 }
 
 type lockedWriter struct {

@@ -13,9 +13,9 @@ import (
 
 	authframe "github.com/authframe/authframe/core"
 	"github.com/authframe/authframe/core/audit"
+	"github.com/authframe/authframe/core/authtest"
 	"github.com/authframe/authframe/core/endpoint"
 	"github.com/authframe/authframe/core/memstore"
-	"github.com/authframe/authframe/core/store"
 )
 
 var fastArgon = authframe.PasswordConfig{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32, InsecureWeakHashing: true}
@@ -356,27 +356,14 @@ func TestRevocationReachesAnotherGuardOnTheSameStore(t *testing.T) {
 	}
 }
 
-// failingStore fails every call once broken.
-type failingStore struct {
-	store.Store
-	broken atomic.Bool
-}
-
-var errDown = errors.New("store down")
-
-func (f *failingStore) GetSession(ctx context.Context, id string) (store.Session, bool, error) {
-	if f.broken.Load() {
-		return store.Session{}, false, errDown
-	}
-	return f.Store.GetSession(ctx, id)
-}
-
 func TestStoreOutageFailsClosedByDefaultAndOpenWhenAsked(t *testing.T) {
 	for _, open := range []bool{false, true} {
-		fs := &failingStore{Store: memstore.New()}
+		ms := memstore.New()
+		t.Cleanup(func() { ms.Close() })
+		fs := authtest.NewFailingStore(ms)
 		g := newIssuer(t, authframe.WithStore(fs), authframe.WithFailOpen(open))
 		_, pair := registerAndLogin(t, g, "oscar")
-		fs.broken.Store(true)
+		fs.Fail(nil)
 		_, err := g.VerifyToken(context.Background(), pair.AccessToken)
 		if open && err != nil {
 			t.Fatalf("fail open: %v", err)
@@ -384,7 +371,7 @@ func TestStoreOutageFailsClosedByDefaultAndOpenWhenAsked(t *testing.T) {
 		if !open && !errors.Is(err, authframe.ErrUnavailable) {
 			t.Fatalf("fail closed: %v, want unavailable", err)
 		}
-		fs.broken.Store(false)
+		fs.Heal()
 		if _, err := g.VerifyToken(context.Background(), pair.AccessToken); err != nil {
 			t.Fatalf("after recovery: %v", err)
 		}

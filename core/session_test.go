@@ -4,25 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/authtest"
 	"github.com/authframe/authframe/core/memstore"
-	"github.com/authframe/authframe/core/store"
 )
-
-// countingStore counts TouchSession writes.
-type countingStore struct {
-	store.Store
-	touches atomic.Int32
-}
-
-func (c *countingStore) TouchSession(ctx context.Context, id string, t time.Time) error {
-	c.touches.Add(1)
-	return c.Store.TouchSession(ctx, id, t)
-}
 
 func startSession(t *testing.T, g *authframe.Guard, name string) *authframe.SessionGrant {
 	t.Helper()
@@ -154,7 +142,7 @@ func TestSessionTouchIsThrottled(t *testing.T) {
 	c := &clock{now: time.Now()}
 	ms := memstore.New(memstore.WithClock(c.Now))
 	defer ms.Close()
-	cs := &countingStore{Store: ms}
+	cs := authtest.NewFailingStore(ms)
 	g := newIssuer(t, authframe.WithClock(c.Now), authframe.WithStore(cs), authframe.WithSessions(authframe.SessionConfig{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 24 * time.Hour}))
 	grant := startSession(t, g, "heidi")
 	req := cookieReq(g, "GET", grant.Cookie.Value, "")
@@ -165,7 +153,7 @@ func TestSessionTouchIsThrottled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := cs.touches.Load(); n < 9 || n > 10 {
+	if n := cs.Calls(authtest.OpTouchSession); n < 9 || n > 10 {
 		t.Fatalf("%d store writes for 600 requests over 10 minutes, want one a minute", n)
 	}
 }

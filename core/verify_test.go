@@ -171,7 +171,7 @@ func TestVerificationRules(t *testing.T) {
 				t.Fatalf("VerifyToken accepted the token")
 			}
 			var ae *authframe.Error
-			if !errors.As(err, &ae) || ae.Code != authframe.ErrInvalidToken || ae.Code.Status() != http.StatusUnauthorized {
+			if !errors.As(err, &ae) || ae.Code.Wire() != authframe.ErrInvalidToken || ae.Code.Status() != http.StatusUnauthorized {
 				t.Fatalf("error = %#v, want an invalid_token 401", err)
 			}
 			if !strings.Contains(ae.Message, tc.wantErr) && !(tc.wantErr == "invalid" && strings.Contains(ae.Message, "not valid")) {

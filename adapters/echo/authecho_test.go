@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -17,9 +16,8 @@ import (
 
 	authecho "github.com/authframe/authframe/adapters/echo"
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/authtest"
 	"github.com/authframe/authframe/core/endpoint"
-	"github.com/authframe/authframe/core/memstore"
-	"github.com/authframe/authframe/core/store"
 )
 
 func whoami(c echo.Context) error {
@@ -133,31 +131,15 @@ func TestOptionalAndRequire(t *testing.T) {
 	}
 }
 
-// failingStore fails every session lookup once broken, as an unreachable store does.
-type failingStore struct {
-	store.Store
-	broken atomic.Bool
-}
-
-func (f *failingStore) GetSession(ctx context.Context, id string) (store.Session, bool, error) {
-	if f.broken.Load() {
-		return store.Session{}, false, errors.New("store down")
-	}
-	return f.Store.GetSession(ctx, id)
-}
-
 // TestOptionalAnswersAStoreOutage checks that Optional fails closed, as Middleware does:
 // a token whose session cannot be checked is not taken for an anonymous request.
 func TestOptionalAnswersAStoreOutage(t *testing.T) {
-	ms := memstore.New()
-	t.Cleanup(func() { ms.Close() })
-	fs := &failingStore{Store: ms}
-	g := newGuard(t, authframe.WithStore(fs))
-	tok := tokenFor(t, g, "frank")
-	fs.broken.Store(true)
+	iss := authtest.New(t)
+	tok := iss.Token()
+	iss.Store().Fail(nil, authtest.OpGetSession)
 	e := echo.New()
 	e.Use(authecho.RequestID())
-	e.GET("/optional", whoami, authecho.Optional(g))
+	e.GET("/optional", whoami, authecho.Optional(iss.Guard()))
 	req := httptest.NewRequest("GET", "/optional", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	rec := httptest.NewRecorder()
@@ -517,5 +499,29 @@ func TestRequestViewJoinsHeaderLines(t *testing.T) {
 	req.Header.Set("X-Single", "one")
 	if got := q.Header("X-Single"); got != "one" {
 		t.Fatalf("Header of a single line = %q", got)
+	}
+}
+
+// TestAuthtestTokensPassTheMiddleware: the tokens the test kit mints are the Guard's own
+// to the middleware, expiry and roles included.
+func TestAuthtestTokensPassTheMiddleware(t *testing.T) {
+	iss := authtest.New(t, authframe.WithRolePermissions("admin", "*:*"))
+	e := echo.New()
+	e.GET("/admin", whoami, authecho.Middleware(iss.Guard()), authecho.Require("delete:users"))
+	for _, tc := range []struct {
+		authz  string
+		status int
+	}{
+		{iss.Header(authtest.Username("ada"), authtest.Roles("admin")), 200},
+		{iss.Header(authtest.Username("bob")), 403},
+		{iss.Header(authtest.Username("ada"), authtest.Roles("admin"), authtest.Expired()), 401},
+	} {
+		req := httptest.NewRequest("GET", "/admin", nil)
+		req.Header.Set("Authorization", tc.authz)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Code != tc.status || tc.status == 200 && rec.Body.String() != "ada" {
+			t.Fatalf("%d %s, want %d", rec.Code, rec.Body, tc.status)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	authecho "github.com/authframe/authframe/adapters/echo"
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/authtest"
 )
 
 func ExampleMiddleware() {
@@ -151,4 +152,26 @@ func ExampleMount() {
 	// 200 hello alice
 	// 204
 	// 401
+}
+
+// A handler unit-tested without a token or a Guard: its request carries the Principal that
+// Middleware would have put there.
+func ExamplePrincipalFrom() {
+	me := func(c echo.Context) error {
+		p, ok := authecho.PrincipalFrom(c)
+		if !ok {
+			return c.NoContent(http.StatusUnauthorized)
+		}
+		return c.String(http.StatusOK, fmt.Sprintf("hello %s, admin: %v", p.Username, p.HasRole("admin")))
+	}
+
+	req := authtest.WithPrincipal(httptest.NewRequest("GET", "/api/me", nil),
+		&authframe.Principal{UserID: "u-1", Username: "ada", Roles: []string{"admin"}})
+	rec := httptest.NewRecorder()
+	if err := me(echo.New().NewContext(req, rec)); err != nil {
+		panic(err)
+	}
+	fmt.Println(rec.Code, rec.Body)
+	// Output:
+	// 200 hello ada, admin: true
 }

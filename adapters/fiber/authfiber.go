@@ -183,6 +183,15 @@ func PrincipalFrom(c *fiber.Ctx) (*authframe.Principal, bool) {
 	return p, ok && p != nil
 }
 
+// SetPrincipal stores p for c where Middleware does, so that PrincipalFrom, Require and
+// the handlers that need a caller find it. It is for tests, where a handler runs behind
+// a one-line middleware setting the Principal instead of a token (what
+// authtest.WithPrincipal does for the other adapters), and for middleware of one's own
+// that authenticates requests some other way. A nil p leaves c anonymous.
+func SetPrincipal(c *fiber.Ctx, p *authframe.Principal) {
+	c.Locals(principalKey, p)
+}
+
 // RequestIDFrom returns the request id that RequestID set for c, or the one carried by
 // c.UserContext(), or "".
 func RequestIDFrom(c *fiber.Ctx) string {

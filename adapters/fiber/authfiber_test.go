@@ -22,6 +22,7 @@ import (
 
 	authfiber "github.com/authframe/authframe/adapters/fiber"
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/authtest"
 	"github.com/authframe/authframe/core/endpoint"
 	"github.com/authframe/authframe/core/memstore"
 )
@@ -455,13 +456,13 @@ func (r *reused) send(method, uri, token string) *fasthttp.Response {
 	return &r.fctx.Response
 }
 
-// sameLengthTokens issues n tokens of equal length for distinct users, so that each one
+// sameLengthTokens mints n tokens of equal length for distinct users, so that each one
 // overwrites the previous in a reused fasthttp header buffer byte for byte.
-func sameLengthTokens(t testing.TB, g *authframe.Guard, n int) (toks, names []string) {
+func sameLengthTokens(t testing.TB, iss *authtest.Issuer, n int) (toks, names []string) {
 	t.Helper()
 	for i := range n {
 		name := fmt.Sprintf("user%04d", i)
-		tok := tokenFor(t, g, name)
+		tok := iss.Token(authtest.Subject(name))
 		if len(toks) > 0 && len(tok) != len(toks[0]) {
 			t.Fatalf("token lengths differ: %d and %d", len(tok), len(toks[0]))
 		}
@@ -474,10 +475,10 @@ func sameLengthTokens(t testing.TB, g *authframe.Guard, n int) (toks, names []st
 // buffer instead of a copy, its keys would change under it and a token would come back
 // with another user's identity.
 func TestCachedPrincipalSurvivesBufferReuse(t *testing.T) {
-	g := newGuard(t)
-	toks, names := sameLengthTokens(t, g, 64)
+	iss := authtest.New(t)
+	toks, names := sameLengthTokens(t, iss, 64)
 	app := fiber.New()
-	app.Get("/me", authfiber.Middleware(g), func(c *fiber.Ctx) error {
+	app.Get("/me", authfiber.Middleware(iss.Guard()), func(c *fiber.Ctx) error {
 		p, _ := authfiber.PrincipalFrom(c)
 		return c.SendString(p.Username)
 	})
@@ -535,8 +536,9 @@ func TestDeletedSessionStaysRevokedAfterBufferReuse(t *testing.T) {
 // user agent and the request ids in the user context after fasthttp has reused its buffers
 // many times over.
 func TestKeepAliveServer(t *testing.T) {
-	g := newGuard(t)
-	toks, names := sameLengthTokens(t, g, 32)
+	iss := authtest.New(t)
+	g := iss.Guard()
+	toks, names := sameLengthTokens(t, iss, 32)
 	register(t, g, "erin")
 
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
@@ -617,5 +619,30 @@ func TestKeepAliveServer(t *testing.T) {
 	}
 	if s := list.Sessions[0]; s.UserAgent != "agent-of-erin/1.0" || s.IP != "127.0.0.1" {
 		t.Fatalf("the session record was corrupted by buffer reuse: user agent %q, ip %q", s.UserAgent, s.IP)
+	}
+}
+
+// TestAuthtestTokensPassTheMiddleware: the tokens the test kit mints are the Guard's own
+// to the middleware, expiry and roles included.
+func TestAuthtestTokensPassTheMiddleware(t *testing.T) {
+	iss := authtest.New(t, authframe.WithRolePermissions("admin", "*:*"))
+	app := fiber.New()
+	app.Get("/admin", authfiber.Middleware(iss.Guard()), authfiber.Require("delete:users"), func(c *fiber.Ctx) error {
+		p, _ := authfiber.PrincipalFrom(c)
+		return c.SendString(p.Username)
+	})
+	for _, tc := range []struct {
+		authz  string
+		status int
+	}{
+		{iss.Header(authtest.Username("ada"), authtest.Roles("admin")), 200},
+		{iss.Header(authtest.Username("bob")), 403},
+		{iss.Header(authtest.Username("ada"), authtest.Roles("admin"), authtest.Expired()), 401},
+	} {
+		req := httptest.NewRequest("GET", "/admin", nil)
+		req.Header.Set("Authorization", tc.authz)
+		if r := do(t, app, req); r.status != tc.status || tc.status == 200 && r.body != "ada" {
+			t.Fatalf("%d %s, want %d", r.status, r.body, tc.status)
+		}
 	}
 }

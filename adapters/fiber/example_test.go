@@ -106,3 +106,36 @@ func ExampleMount() {
 	// logout 204
 	// after logout 401
 }
+
+// A handler tested without a token or a Guard: a one-line middleware gives each request
+// the Principal the test wants, where Middleware would have put it.
+func ExampleSetPrincipal() {
+	as := func(p *authframe.Principal) fiber.Handler {
+		return func(c *fiber.Ctx) error {
+			authfiber.SetPrincipal(c, p)
+			return c.Next()
+		}
+	}
+	hello := func(c *fiber.Ctx) error {
+		p, _ := authfiber.PrincipalFrom(c)
+		return c.SendString("hello " + p.Username)
+	}
+	for _, p := range []*authframe.Principal{
+		{UserID: "u-1", Username: "ada", Roles: []string{"admin"}},
+		{UserID: "u-2", Username: "bob"},
+		nil,
+	} {
+		app := fiber.New()
+		app.Get("/admin", as(p), authfiber.Require("admin"), hello)
+		res, err := app.Test(httptest.NewRequest("GET", "/admin", nil))
+		if err != nil {
+			panic(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		fmt.Println(res.StatusCode, string(body))
+	}
+	// Output:
+	// 200 hello ada
+	// 403 {"error":{"code":"forbidden","message":"insufficient permissions"}}
+	// 401 {"error":{"code":"invalid_token","message":"authentication required"}}
+}

@@ -16,6 +16,7 @@ import (
 	authframe "github.com/authframe/authframe/core"
 	"github.com/authframe/authframe/core/adaptertest"
 	"github.com/authframe/authframe/core/audit"
+	"github.com/authframe/authframe/core/authtest"
 	"github.com/authframe/authframe/core/endpoint"
 )
 
@@ -316,8 +317,7 @@ func TestPrincipalFromFallsBackToTheRequestContext(t *testing.T) {
 	r.GET("/", authgin.Require("ops"), whoami)
 	// A net/http middleware outside the engine (authhttp.Middleware, say) put it there.
 	outer := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		p := &authframe.Principal{UserID: "u1", Username: "erin", Roles: []string{"ops"}}
-		r.ServeHTTP(w, req.WithContext(authframe.ContextWithPrincipal(req.Context(), p)))
+		r.ServeHTTP(w, authtest.WithPrincipal(req, &authframe.Principal{UserID: "u1", Username: "erin", Roles: []string{"ops"}}))
 	})
 	if rec := serve(outer, httptest.NewRequest("GET", "/", nil)); rec.Code != 200 || rec.Body.String() != "erin" {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
@@ -359,5 +359,27 @@ func TestQueryTokenWhenEnabled(t *testing.T) {
 	r.GET("/ws", authgin.Middleware(g), whoami)
 	if rec := serve(r, httptest.NewRequest("GET", "/ws?access_token="+tok, nil)); rec.Code != 200 || rec.Body.String() != "frank" {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestAuthtestTokensPassTheMiddleware: the tokens the test kit mints are the Guard's own
+// to the middleware, expiry and roles included.
+func TestAuthtestTokensPassTheMiddleware(t *testing.T) {
+	iss := authtest.New(t, authframe.WithRolePermissions("admin", "*:*"))
+	r := gin.New()
+	r.GET("/admin", authgin.Middleware(iss.Guard()), authgin.Require("delete:users"), whoami)
+	for _, tc := range []struct {
+		authz  string
+		status int
+	}{
+		{iss.Header(authtest.Username("ada"), authtest.Roles("admin")), 200},
+		{iss.Header(authtest.Username("bob")), 403},
+		{iss.Header(authtest.Username("ada"), authtest.Roles("admin"), authtest.Expired()), 401},
+	} {
+		req := httptest.NewRequest("GET", "/admin", nil)
+		req.Header.Set("Authorization", tc.authz)
+		if rec := serve(r, req); rec.Code != tc.status || tc.status == 200 && rec.Body.String() != "ada" {
+			t.Fatalf("%d %s, want %d", rec.Code, rec.Body, tc.status)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	authgin "github.com/authframe/authframe/adapters/gin"
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/authtest"
 )
 
 // issue returns an access token for a new user with roles, as POST /token would.
@@ -235,4 +236,27 @@ func ExampleWithSkipper() {
 	fmt.Println(rec.Code, rec.Body.String())
 	// Output:
 	// 200 ok
+}
+
+// A handler unit-tested without a token or a Guard: its request carries the Principal that
+// Middleware would have put there.
+func ExamplePrincipalFrom() {
+	gin.SetMode(gin.ReleaseMode)
+	me := func(c *gin.Context) {
+		p, ok := authgin.PrincipalFrom(c)
+		if !ok {
+			c.Status(http.StatusUnauthorized)
+			return
+		}
+		c.String(http.StatusOK, "hello %s, admin: %v", p.Username, p.HasRole("admin"))
+	}
+
+	rec := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(rec)
+	c.Request = authtest.WithPrincipal(httptest.NewRequest("GET", "/api/me", nil),
+		&authframe.Principal{UserID: "u-1", Username: "ada", Roles: []string{"admin"}})
+	me(c)
+	fmt.Println(rec.Code, rec.Body)
+	// Output:
+	// 200 hello ada, admin: true
 }

@@ -14,6 +14,7 @@ import (
 	authhttp "github.com/authframe/authframe/adapters/nethttp"
 	authframe "github.com/authframe/authframe/core"
 	"github.com/authframe/authframe/core/adaptertest"
+	"github.com/authframe/authframe/core/authtest"
 	"github.com/authframe/authframe/core/endpoint"
 )
 
@@ -301,6 +302,29 @@ func TestRequestHeaderLines(t *testing.T) {
 	} {
 		if got := q.Header(tc.name); got != tc.want {
 			t.Errorf("Header(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestAuthtestTokensPassTheMiddleware: the tokens the test kit mints are the Guard's own
+// to the middleware, expiry and roles included.
+func TestAuthtestTokensPassTheMiddleware(t *testing.T) {
+	iss := authtest.New(t, authframe.WithRolePermissions("admin", "*:*"))
+	h := authhttp.Middleware(iss.Guard())(authhttp.Require("delete:users")(http.HandlerFunc(whoami)))
+	for _, tc := range []struct {
+		authz  string
+		status int
+	}{
+		{iss.Header(authtest.Subject("u-ada"), authtest.Roles("admin")), 200},
+		{iss.Header(authtest.Subject("u-bob")), 403},
+		{iss.Header(authtest.Subject("u-ada"), authtest.Roles("admin"), authtest.Expired()), 401},
+	} {
+		req := httptest.NewRequest("GET", "/admin", nil)
+		req.Header.Set("Authorization", tc.authz)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.status || tc.status == 200 && !strings.Contains(rec.Body.String(), `"user_id":"u-ada"`) {
+			t.Fatalf("%d %s, want %d", rec.Code, rec.Body, tc.status)
 		}
 	}
 }

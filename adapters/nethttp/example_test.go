@@ -8,6 +8,7 @@ import (
 
 	authhttp "github.com/authframe/authframe/adapters/nethttp"
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/authtest"
 )
 
 func ExampleMiddleware() {
@@ -64,4 +65,25 @@ func ExampleMount() {
 	// Output:
 	// /auth/register 201 no-store
 	// /auth/token 200 no-store
+}
+
+// A handler unit-tested without a token or a Guard: its request carries the Principal that
+// Middleware would have put there.
+func ExamplePrincipalFrom() {
+	me := func(w http.ResponseWriter, r *http.Request) {
+		p, ok := authhttp.PrincipalFrom(r)
+		if !ok {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, "hello %s, admin: %v", p.Username, p.HasRole("admin"))
+	}
+
+	req := authtest.WithPrincipal(httptest.NewRequest("GET", "/api/me", nil),
+		&authframe.Principal{UserID: "u-1", Username: "ada", Roles: []string{"admin"}})
+	rec := httptest.NewRecorder()
+	me(rec, req)
+	fmt.Println(rec.Code, rec.Body)
+	// Output:
+	// 200 hello ada, admin: true
 }
