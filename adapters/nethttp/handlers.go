@@ -39,15 +39,9 @@ func (h *Handlers) Refresh(w http.ResponseWriter, r *http.Request) { h.serve(w, 
 // revoked, and a session cookie is cleared.
 func (h *Handlers) Logout(w http.ResponseWriter, r *http.Request) { h.serve(w, r, h.h.Logout) }
 
-// Register is POST /register: 201 {"user_id"}. Without WithRegistration it answers 404,
-// as a route that does not exist.
-func (h *Handlers) Register(w http.ResponseWriter, r *http.Request) {
-	if !h.h.Registration() {
-		h.errorHandler(w, r, authframe.ErrNotFound)
-		return
-	}
-	h.serve(w, r, h.h.Register)
-}
+// Register is POST /register: 201 {"user_id"}, with the roles of WithRegistration. Mount
+// serves it only with WithRegistration; routing it by hand opts in too.
+func (h *Handlers) Register(w http.ResponseWriter, r *http.Request) { h.serve(w, r, h.h.Register) }
 
 // SessionLogin is POST /session/login: username and password for a session cookie and
 // {"csrf_token"}. A session id the client presents is never adopted.
