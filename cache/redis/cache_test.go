@@ -103,6 +103,20 @@ func TestRevocationFeed(t *testing.T) {
 		}
 	})
 
+	t.Run("a revocation of every kind reaches another instance", func(t *testing.T) {
+		ca, cb := newClient(t, url, ""), newClient(t, url, "")
+		prefix := testPrefix(t, ca)
+		a := newCache(t, ca, rediscache.WithPrefix(prefix), relaxed)
+		b := newCache(t, cb, rediscache.WithPrefix(prefix), relaxed)
+		rec := watch(t, b)
+		eventually(t, 3*time.Second, "first sync", rec.isSynced)
+		for _, kind := range []store.RevocationKind{store.RevokeSession, store.RevokeToken, store.RevokeUser, store.RevokeClient, store.RevokeAPIKey} {
+			key := "every-kind-" + string(kind)
+			mustNotErr(t, a.PublishRevocation(ctx, revocation(kind, key)), "PublishRevocation of kind %q", kind)
+			eventually(t, time.Second, "delivery of kind "+string(kind), func() bool { _, ok := rec.deliveredAt(key); return ok })
+		}
+	})
+
 	t.Run("a new watcher replays what was revoked before it started", func(t *testing.T) {
 		client := newClient(t, url, "")
 		prefix := testPrefix(t, client)

@@ -18,6 +18,8 @@ func TestRevocationEncoding(t *testing.T) {
 		{"a session revocation round-trips", store.Revocation{Kind: store.RevokeSession, Key: "sid-1", At: at, ExpiresAt: at.Add(15 * time.Minute)}, true},
 		{"a token revocation round-trips", store.Revocation{Kind: store.RevokeToken, Key: "jti", At: at, ExpiresAt: at.Add(time.Hour)}, true},
 		{"a user revocation round-trips", store.Revocation{Kind: store.RevokeUser, Key: "u", At: at, ExpiresAt: at.Add(24 * time.Hour)}, true},
+		{"a client revocation round-trips", store.Revocation{Kind: store.RevokeClient, Key: "client-1", At: at, ExpiresAt: at.Add(time.Hour)}, true},
+		{"an API key revocation round-trips", store.Revocation{Kind: store.RevokeAPIKey, Key: "key-1", At: at, ExpiresAt: at.Add(24 * time.Hour)}, true},
 		{"an unknown kind is refused", store.Revocation{Kind: "everything", Key: "k", At: at, ExpiresAt: at}, false},
 		{"an empty key is refused", store.Revocation{Kind: store.RevokeToken, At: at, ExpiresAt: at}, false},
 		{"a revocation without expiry is refused", store.Revocation{Kind: store.RevokeToken, Key: "k", At: at}, false},
@@ -73,6 +75,7 @@ func TestDecodeRevocationRefusesJunk(t *testing.T) {
 func FuzzDecodeRevocation(f *testing.F) {
 	f.Add(`{"k":"session","key":"sid","at":1700000000000,"exp":1700000900000}`)
 	f.Add(`{"k":"user","key":"","at":0,"exp":0}`)
+	f.Add(`{"k":"api_key","key":"k1","at":1700000000000,"exp":1700000900000}`)
 	f.Add(`[]`)
 	f.Fuzz(func(t *testing.T, s string) {
 		r, err := decodeRevocation(s)

@@ -63,9 +63,7 @@ type wireRevocation struct {
 }
 
 func encodeRevocation(r store.Revocation) (string, error) {
-	switch r.Kind {
-	case store.RevokeSession, store.RevokeToken, store.RevokeUser:
-	default:
+	if !r.Kind.Known() {
 		return "", fmt.Errorf("rediscache: unknown revocation kind %q", r.Kind)
 	}
 	if r.Key == "" || r.At.IsZero() || r.ExpiresAt.IsZero() {
@@ -90,9 +88,7 @@ func decodeRevocation(s string) (store.Revocation, error) {
 		return store.Revocation{}, err
 	}
 	k := store.RevocationKind(w.Kind)
-	switch k {
-	case store.RevokeSession, store.RevokeToken, store.RevokeUser:
-	default:
+	if !k.Known() {
 		return store.Revocation{}, fmt.Errorf("unknown revocation kind %q", w.Kind)
 	}
 	if w.Key == "" || w.At <= 0 || w.Exp <= 0 {

@@ -54,6 +54,14 @@ type Store struct {
 	rateMu sync.Mutex
 	rates  map[string]*rateEntry
 
+	clientMu sync.RWMutex
+	clients  map[string]store.Client
+
+	keyMu     sync.RWMutex
+	apiKeys   map[string]store.APIKey        // by id
+	keyHashes map[string]string              // hash -> id
+	userKeys  map[string]map[string]struct{} // user id -> key ids
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
@@ -102,6 +110,10 @@ func New(opts ...Option) *Store {
 		byUser:    map[string]map[string]struct{}{},
 		watchers:  map[*watcher]struct{}{},
 		rates:     map[string]*rateEntry{},
+		clients:   map[string]store.Client{},
+		apiKeys:   map[string]store.APIKey{},
+		keyHashes: map[string]string{},
+		userKeys:  map[string]map[string]struct{}{},
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -161,6 +173,14 @@ func (s *Store) Cleanup() {
 		}
 	}
 	s.rateMu.Unlock()
+
+	s.keyMu.Lock()
+	for id, k := range s.apiKeys {
+		if !k.Live(now) {
+			s.removeAPIKeyLocked(id)
+		}
+	}
+	s.keyMu.Unlock()
 }
 
 func cloneUser(u store.User) store.User {
@@ -536,3 +556,182 @@ func (s *Store) ExportRefreshTokens(_ context.Context, sessionID string) ([]stor
 }
 
 var _ store.Exporter = (*Store)(nil)
+
+var (
+	_ store.ClientStore = (*Store)(nil)
+	_ store.APIKeyStore = (*Store)(nil)
+)
+
+func cloneClient(c store.Client) store.Client {
+	c.Scopes = slices.Clone(c.Scopes)
+	c.SecretHash = bytes.Clone(c.SecretHash)
+	return c
+}
+
+func cloneAPIKey(k store.APIKey) store.APIKey {
+	k.Permissions = slices.Clone(k.Permissions)
+	k.Hash = bytes.Clone(k.Hash)
+	return k
+}
+
+// CreateClient implements store.ClientStore.
+func (s *Store) CreateClient(_ context.Context, c store.Client) error {
+	s.clientMu.Lock()
+	defer s.clientMu.Unlock()
+	if _, ok := s.clients[c.ID]; ok {
+		return store.ErrConflict
+	}
+	s.clients[c.ID] = cloneClient(c)
+	return nil
+}
+
+// GetClient implements store.ClientStore.
+func (s *Store) GetClient(_ context.Context, id string) (store.Client, bool, error) {
+	s.clientMu.RLock()
+	defer s.clientMu.RUnlock()
+	c, ok := s.clients[id]
+	if !ok {
+		return store.Client{}, false, nil
+	}
+	return cloneClient(c), true, nil
+}
+
+// ListClients implements store.ClientStore, oldest first.
+func (s *Store) ListClients(context.Context) ([]store.Client, error) {
+	s.clientMu.RLock()
+	out := make([]store.Client, 0, len(s.clients))
+	for _, c := range s.clients {
+		out = append(out, cloneClient(c))
+	}
+	s.clientMu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].ID < out[j].ID
+		}
+		return out[i].CreatedAt.Before(out[j].CreatedAt)
+	})
+	return out, nil
+}
+
+// DeleteClient implements store.ClientStore.
+func (s *Store) DeleteClient(_ context.Context, id string) (bool, error) {
+	s.clientMu.Lock()
+	defer s.clientMu.Unlock()
+	_, ok := s.clients[id]
+	delete(s.clients, id)
+	return ok, nil
+}
+
+// liveKeyLocked returns the key if it exists and is live; callers hold keyMu.
+func (s *Store) liveKeyLocked(id string) (store.APIKey, bool) {
+	k, ok := s.apiKeys[id]
+	if !ok || !k.Live(s.now()) {
+		return store.APIKey{}, false
+	}
+	return k, true
+}
+
+func (s *Store) removeAPIKeyLocked(id string) {
+	k, ok := s.apiKeys[id]
+	if !ok {
+		return
+	}
+	delete(s.apiKeys, id)
+	if s.keyHashes[string(k.Hash)] == id {
+		delete(s.keyHashes, string(k.Hash))
+	}
+	if ids := s.userKeys[k.UserID]; ids != nil {
+		delete(ids, id)
+		if len(ids) == 0 {
+			delete(s.userKeys, k.UserID)
+		}
+	}
+}
+
+// CreateAPIKey implements store.APIKeyStore. An expired key holding the id or the hash is
+// replaced.
+func (s *Store) CreateAPIKey(_ context.Context, k store.APIKey) error {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	if _, ok := s.liveKeyLocked(k.ID); ok {
+		return store.ErrConflict
+	}
+	other, taken := s.keyHashes[string(k.Hash)]
+	if _, ok := s.liveKeyLocked(other); taken && ok {
+		return store.ErrConflict
+	}
+	s.removeAPIKeyLocked(k.ID)
+	if taken {
+		s.removeAPIKeyLocked(other)
+	}
+	s.apiKeys[k.ID] = cloneAPIKey(k)
+	s.keyHashes[string(k.Hash)] = k.ID
+	ids := s.userKeys[k.UserID]
+	if ids == nil {
+		ids = map[string]struct{}{}
+		s.userKeys[k.UserID] = ids
+	}
+	ids[k.ID] = struct{}{}
+	return nil
+}
+
+// GetAPIKeyByHash implements store.APIKeyStore.
+func (s *Store) GetAPIKeyByHash(_ context.Context, hash []byte) (store.APIKey, bool, error) {
+	s.keyMu.RLock()
+	defer s.keyMu.RUnlock()
+	id, ok := s.keyHashes[string(hash)]
+	if !ok {
+		return store.APIKey{}, false, nil
+	}
+	k, ok := s.liveKeyLocked(id)
+	if !ok {
+		return store.APIKey{}, false, nil
+	}
+	return cloneAPIKey(k), true, nil
+}
+
+// ListAPIKeys implements store.APIKeyStore, oldest first.
+func (s *Store) ListAPIKeys(_ context.Context, userID string) ([]store.APIKey, error) {
+	s.keyMu.RLock()
+	out := make([]store.APIKey, 0, len(s.userKeys[userID]))
+	for id := range s.userKeys[userID] {
+		if k, ok := s.liveKeyLocked(id); ok {
+			out = append(out, cloneAPIKey(k))
+		}
+	}
+	s.keyMu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].ID < out[j].ID
+		}
+		return out[i].CreatedAt.Before(out[j].CreatedAt)
+	})
+	return out, nil
+}
+
+// DeleteAPIKey implements store.APIKeyStore.
+func (s *Store) DeleteAPIKey(_ context.Context, userID, id string) (bool, error) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	k, ok := s.apiKeys[id]
+	if !ok || k.UserID != userID {
+		return false, nil
+	}
+	s.removeAPIKeyLocked(id)
+	return k.Live(s.now()), nil
+}
+
+// TouchAPIKey implements store.APIKeyStore.
+func (s *Store) TouchAPIKey(_ context.Context, id string, at time.Time) error {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	k, ok := s.liveKeyLocked(id)
+	if !ok {
+		return store.ErrNotFound
+	}
+	if at.After(k.LastUsedAt) {
+		k.LastUsedAt = at
+		s.apiKeys[id] = k
+	}
+	return nil
+}

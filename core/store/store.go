@@ -88,7 +88,22 @@ const (
 	RevokeToken RevocationKind = "token"
 	// RevokeUser: every token of user Key issued at or before At.
 	RevokeUser RevocationKind = "user"
+	// RevokeClient: every token whose client_id is Key (a service client, see ClientStore).
+	RevokeClient RevocationKind = "client"
+	// RevokeAPIKey: the API key whose id is Key (see APIKeyStore).
+	RevokeAPIKey RevocationKind = "api_key"
 )
+
+// Known reports whether k is one of the kinds above. A store keeps and replays a
+// revocation of any kind, so that instances of a newer release can tell each other about
+// kinds this one does not know; a cache that checks what it carries refuses the others.
+func (k RevocationKind) Known() bool {
+	switch k {
+	case RevokeSession, RevokeToken, RevokeUser, RevokeClient, RevokeAPIKey:
+		return true
+	}
+	return false
+}
 
 // Revocation is an entry of the revocation set. It is kept until ExpiresAt, after which no
 // token it could cover is still valid.
@@ -102,6 +117,37 @@ type Revocation struct {
 	// A cache carries it as opaque bytes; a store need not keep it.
 	MAC []byte
 }
+
+// Client is a service client of the OAuth 2.0 client credentials grant. SecretHash is the
+// hash of its secret, computed by the caller: no store ever sees the secret.
+type Client struct {
+	ID         string
+	Name       string
+	Scopes     []string
+	SecretHash []byte
+	CreatedAt  time.Time
+	// Disabled keeps the client on record while refusing it; stores keep the flag as given.
+	Disabled bool
+}
+
+// APIKey is a long-lived credential that a user made for scripts and CI. Hash is the hash
+// of the key, computed by the caller: no store ever sees the key. The key is found by its
+// hash when presented, and named by ID when its owner lists or deletes it.
+type APIKey struct {
+	ID          string
+	UserID      string
+	Name        string
+	Permissions []string
+	Hash        []byte
+	CreatedAt   time.Time
+	// ExpiresAt is when the key stops working; zero: never.
+	ExpiresAt time.Time
+	// LastUsedAt is zero until the first TouchAPIKey.
+	LastUsedAt time.Time
+}
+
+// Live reports whether the key is still valid at now.
+func (k *APIKey) Live(now time.Time) bool { return k.ExpiresAt.IsZero() || now.Before(k.ExpiresAt) }
 
 // UserStore keeps accounts.
 type UserStore interface {
@@ -208,6 +254,45 @@ type RevocationFeed interface {
 	// replays what was added since the last revocation it delivered, then calls
 	// w.Synced(true).
 	WatchRevocations(ctx context.Context, w RevocationWatcher) error
+}
+
+// ClientStore keeps the service clients of the OAuth 2.0 client credentials grant.
+//
+// It is an optional ability of a store, found by type assertion, and not part of Store: a
+// Guard over a store without it keeps working, with service clients unavailable. Every
+// built-in store implements it.
+type ClientStore interface {
+	// CreateClient stores c; ErrConflict when the id is taken.
+	CreateClient(ctx context.Context, c Client) error
+	// GetClient returns the client, disabled or not.
+	GetClient(ctx context.Context, id string) (Client, bool, error)
+	// ListClients returns every client, oldest first.
+	ListClients(ctx context.Context) ([]Client, error)
+	// DeleteClient removes the client and reports whether it existed. Tokens already issued
+	// to it are the caller's to revoke (RevokeClient).
+	DeleteClient(ctx context.Context, id string) (bool, error)
+}
+
+// APIKeyStore keeps users' API keys. Expired keys are never returned, and their id and
+// hash may be taken again.
+//
+// It is an optional ability of a store, found by type assertion, and not part of Store: a
+// Guard over a store without it keeps working, with API keys unavailable. Every built-in
+// store implements it.
+type APIKeyStore interface {
+	// CreateAPIKey stores k; ErrConflict when its id or its hash belongs to a live key.
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// GetAPIKeyByHash returns the live key whose Hash is hash.
+	GetAPIKeyByHash(ctx context.Context, hash []byte) (APIKey, bool, error)
+	// ListAPIKeys returns the live keys of a user, oldest first.
+	ListAPIKeys(ctx context.Context, userID string) ([]APIKey, error)
+	// DeleteAPIKey removes the key id of user userID and reports whether it was live. The
+	// key of another user is left alone and reported as false, as a missing one is.
+	DeleteAPIKey(ctx context.Context, userID, id string) (bool, error)
+	// TouchAPIKey moves LastUsedAt of a live key to at; it only moves forward, so touches
+	// arriving out of order from several instances keep the latest. ErrNotFound when the
+	// key is gone or expired.
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
 }
 
 // Stats are counts a store can report cheaply.

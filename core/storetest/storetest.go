@@ -7,6 +7,10 @@
 //
 // The factory must return an empty store isolated from every other store it returns (its
 // own key prefix or schema) and arrange its cleanup with t.Cleanup.
+//
+// The cases of an optional ability (store.RevocationFeed, store.StatsReporter,
+// store.Exporter, store.ClientStore, store.APIKeyStore) run when the store has it and skip
+// otherwise.
 package storetest
 
 import (
@@ -88,6 +92,19 @@ func Run(t *testing.T, newStore Factory) {
 	})
 	t.Run("stats count live records", func(t *testing.T) { testStats(t, newStore(t)) })
 	t.Run("export pages through every record", func(t *testing.T) { testExport(t, newStore(t)) })
+	t.Run("revocations of every kind are stored and replayed", func(t *testing.T) { testRevocationKinds(t, newStore(t)) })
+	t.Run("the revocation feed delivers every kind", func(t *testing.T) { testFeedKinds(t, newStore(t)) })
+	t.Run("clients round trip and are listed oldest first", func(t *testing.T) { testClients(t, newStore(t)) })
+	t.Run("client ids are unique", func(t *testing.T) { testClientConflict(t, newStore(t)) })
+	t.Run("clients not found is false, nil", func(t *testing.T) { testClientsNotFound(t, newStore(t)) })
+	t.Run("deleted clients are gone", func(t *testing.T) { testDeleteClient(t, newStore(t)) })
+	t.Run("API keys round trip and are found by hash", func(t *testing.T) { testAPIKeys(t, newStore(t)) })
+	t.Run("API keys are listed per user, oldest first", func(t *testing.T) { testListAPIKeys(t, newStore(t)) })
+	t.Run("API key ids and hashes are unique", func(t *testing.T) { testAPIKeyConflict(t, newStore(t)) })
+	t.Run("API keys expire", func(t *testing.T) { testAPIKeyExpiry(t, newStore(t)) })
+	t.Run("API keys are deleted by their owner only", func(t *testing.T) { testDeleteAPIKey(t, newStore(t)) })
+	t.Run("API key touch moves LastUsedAt forward", func(t *testing.T) { testTouchAPIKey(t, newStore(t)) })
+	t.Run("clients and keys keep the caller's hashes byte for byte", func(t *testing.T) { testHashesOnly(t, newStore(t)) })
 }
 
 func testUsers(t *testing.T, s store.Store) {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/authframe/authframe/core/breaker"
+	"github.com/authframe/authframe/core/store"
 )
 
 // ErrUnavailable is returned, wrapped with the operation's name, while the circuit breaker
@@ -29,9 +30,10 @@ func outcome(err error) breaker.Outcome {
 // isFailure says whether err means that PostgreSQL could not answer: a network error, a
 // timeout, or a server that says it cannot serve (connection exceptions, too many
 // connections, shutting down, starting up). Any other server error (a unique violation,
-// say) and pgx.ErrNoRows prove that it answered.
+// say), pgx.ErrNoRows and store.ErrConflict (a unique violation that an operation turned
+// into its answer) prove that it answered.
 func isFailure(err error) bool {
-	if err == nil || errors.Is(err, pgx.ErrNoRows) {
+	if err == nil || errors.Is(err, pgx.ErrNoRows) || errors.Is(err, store.ErrConflict) {
 		return false
 	}
 	var pe *pgconn.PgError

@@ -25,6 +25,7 @@ func TestIsFailure(t *testing.T) {
 		{"no rows is an answer", pgx.ErrNoRows, false},
 		{"a wrapped no rows is an answer", fmt.Errorf("x: %w", pgx.ErrNoRows), false},
 		{"a unique violation is an answer", &pgconn.PgError{Code: "23505"}, false},
+		{"a conflict made of a unique violation is an answer", store.ErrConflict, false},
 		{"a syntax error is an answer", &pgconn.PgError{Code: "42601"}, false},
 		{"a connection exception is a failure", &pgconn.PgError{Code: "08006"}, true},
 		{"too many connections is a failure", &pgconn.PgError{Code: "53300"}, true},
@@ -152,5 +153,41 @@ func TestPingClosesTheBreakerWhenPostgresAnswers(t *testing.T) {
 	}
 	if _, ok, err := st.GetSession(testCtx(t), "s"); ok || err != nil {
 		t.Fatalf("GetSession after recovery = %v, %v", ok, err)
+	}
+}
+
+func TestConflictsAreAnswersNotFailures(t *testing.T) {
+	st := newTestStore(t, WithCircuitBreaker(1, time.Hour))
+	ctx := testCtx(t)
+	now := time.Now()
+	se := store.Session{ID: "s1", UserID: "u1", Kind: "cookie", CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+	k := store.APIKey{ID: "k1", UserID: "u1", Hash: []byte("h1"), CreatedAt: now}
+	cl := store.Client{ID: "c1", SecretHash: []byte("sh1"), CreatedAt: now}
+	u := store.User{ID: "u1", Username: "alice", CreatedAt: now, UpdatedAt: now}
+	for _, tc := range []struct {
+		name   string
+		create func() error
+	}{
+		{"a taken session id", func() error { return st.CreateSession(ctx, se) }},
+		{"a taken API key id", func() error { return st.CreateAPIKey(ctx, k) }},
+		{"a taken API key hash", func() error {
+			other := k
+			other.ID = "k2"
+			return st.CreateAPIKey(ctx, other)
+		}},
+		{"a taken client id", func() error { return st.CreateClient(ctx, cl) }},
+		{"a taken username", func() error { return st.CreateUser(ctx, u) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.create(); err != nil && !errors.Is(err, store.ErrConflict) {
+				t.Fatal(err)
+			}
+			if err := tc.create(); !errors.Is(err, store.ErrConflict) {
+				t.Fatalf("second creation = %v, want ErrConflict", err)
+			}
+			if got := st.BreakerState(); got != "closed" {
+				t.Fatalf("BreakerState after a conflict = %q, want closed: a conflict is PostgreSQL's answer", got)
+			}
+		})
 	}
 }

@@ -1,6 +1,6 @@
 // Package pgstore is authframe's PostgreSQL store: users, sessions, refresh-token
-// families, revocations and rate-limit counters in five tables, through a
-// github.com/jackc/pgx/v5 pool that the application owns.
+// families, revocations, rate-limit counters, service clients and API keys in seven
+// tables, through a github.com/jackc/pgx/v5 pool that the application owns.
 //
 //	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
 //	st, err := pgstore.New(ctx, pool)          // migrates, starts the cleanup job
@@ -18,7 +18,8 @@
 // # Atomicity and expiry
 //
 // Every operation is one SQL statement, and so one round trip with pgx's statement cache
-// (CreateSession takes two more only when its id is held by an expired session).
+// (CreateSession and CreateAPIKey take two more only when their id, or the key's hash, is
+// held by an expired row).
 // RotateRefreshToken spends a token with a conditional UPDATE and, when the token was
 // already spent, deletes the session and its family in the same statement; the same
 // statement keeps the family bounded, deleting by its spend number the spent token that
@@ -35,5 +36,6 @@
 // state through RevocationWatcher.Synced.
 //
 // Only hashes reach the store: the Guard hands it hashed refresh tokens, session handles
-// derived by hashing, and argon2id password hashes.
+// derived by hashing, argon2id password hashes, and the hashes of client secrets and API
+// keys.
 package pgstore

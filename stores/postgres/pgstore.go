@@ -22,9 +22,10 @@ import (
 var ErrClosed = errors.New("pgstore: store closed")
 
 // Store keeps every authframe record in PostgreSQL through a pgxpool.Pool. It implements
-// store.Store, store.RevocationFeed, store.StatsReporter and store.Exporter, and is safe
-// for concurrent use. Each operation is one statement, so one round trip; the atomic ones
-// (RotateRefreshToken, Hit, CreateUser) are atomic in the database.
+// store.Store, store.RevocationFeed, store.StatsReporter, store.Exporter,
+// store.ClientStore and store.APIKeyStore, and is safe for concurrent use. Each operation
+// is one statement, so one round trip; the atomic ones (RotateRefreshToken, Hit,
+// CreateUser) are atomic in the database.
 type Store struct {
 	pool       *pgxpool.Pool
 	cfg        config

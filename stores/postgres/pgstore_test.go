@@ -367,6 +367,14 @@ func TestCleanupJobDeletesExpiredRows(t *testing.T) {
 	if _, _, err := st.Hit(ctx, "living", time.Hour); err != nil {
 		t.Fatal(err)
 	}
+	for _, k := range []store.APIKey{
+		{ID: "dying", UserID: "u", Hash: []byte("dying"), CreatedAt: now, ExpiresAt: short},
+		{ID: "living", UserID: "u", Hash: []byte("living"), CreatedAt: now},
+	} {
+		if err := st.CreateAPIKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	count := func(table string) int {
 		var n int
@@ -375,7 +383,7 @@ func TestCleanupJobDeletesExpiredRows(t *testing.T) {
 		}
 		return n
 	}
-	tables := []string{"sessions", "refresh_tokens", "revocations", "rate_limits"}
+	tables := []string{"sessions", "refresh_tokens", "revocations", "rate_limits", "api_keys"}
 	for _, tb := range tables {
 		if n := count(tb); n != 2 {
 			t.Fatalf("%s holds %d rows before expiry, want 2", tb, n)
@@ -402,6 +410,9 @@ func TestCleanupJobDeletesExpiredRows(t *testing.T) {
 	if err := st.pool.QueryRow(ctx, "SELECT session_id FROM "+st.n.table("refresh_tokens")).Scan(&key); err != nil || key != "living" {
 		t.Fatalf("the refresh token left is %q, %v; want the living session's", key, err)
 	}
+	if _, ok, _ := st.GetAPIKeyByHash(ctx, []byte("living")); !ok {
+		t.Fatal("the cleanup deleted an API key without expiry")
+	}
 }
 
 func TestCleanupInBatches(t *testing.T) {
@@ -419,5 +430,45 @@ func TestCleanupInBatches(t *testing.T) {
 	}
 	if n != cleanupBatch*2+7 {
 		t.Fatalf("Cleanup deleted %d rows, want %d", n, cleanupBatch*2+7)
+	}
+}
+
+// TestAPIKeyLookupsUseTheirIndexes checks the plans of the statements that run on a table
+// that may grow with every user: with sequential scans priced out, each must find an index
+// of its own (on a tiny test table the planner would rightly scan instead).
+func TestAPIKeyLookupsUseTheirIndexes(t *testing.T) {
+	st := newTestStore(t, WithCleanupInterval(0))
+	ctx := testCtx(t)
+	now := time.Now()
+	for _, tc := range []struct {
+		name, query, index string
+		args               []any
+	}{
+		{"the lookup by hash", st.q.getAPIKeyByHash, "api_keys_hash_key", []any{[]byte("h"), now}},
+		{"the listing of a user's keys", st.q.listAPIKeys, "api_keys_user_id_idx", []any{"u1", now}},
+		{"the cleanup of expired keys", st.q.cleanupAPIKeys, "api_keys_expires_at_idx", []any{now, cleanupBatch}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tx, err := st.pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(ctx)
+			if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := tx.Query(ctx, "EXPLAIN "+tc.query, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan := strings.Join(lines, "\n")
+			if !strings.Contains(plan, "authframe_"+tc.index) {
+				t.Fatalf("the plan does not use %s:\n%s", tc.index, plan)
+			}
+		})
 	}
 }

@@ -25,14 +25,21 @@ type queries struct {
 
 	hit string
 
+	createClient, getClient, listClients, deleteClient string
+
+	createAPIKey, deleteExpiredAPIKey, getAPIKeyByHash, listAPIKeys, deleteAPIKey, touchAPIKey string
+
 	stats                                             string
 	exportUsers, exportSessions, exportRefresh        string
 	cleanupSessions, cleanupRevocations, cleanupRates string
+	cleanupAPIKeys                                    string
 }
 
 const (
 	userCols    = "id, username, password_hash, roles, created_at, updated_at"
 	sessionCols = "id, user_id, username, roles, kind, csrf_hash, user_agent, ip, created_at, last_seen_at, idle_timeout, expires_at"
+	clientCols  = "id, name, scopes, secret_hash, created_at, disabled"
+	apiKeyCols  = "id, user_id, name, permissions, hash, created_at, expires_at, last_used_at"
 )
 
 // deadlineAfter is the session deadline once last_seen_at becomes lastSeen (an SQL
@@ -41,15 +48,28 @@ func deadlineAfter(lastSeen string) string {
 	return "CASE WHEN idle_timeout > interval '0' THEN LEAST(expires_at, " + lastSeen + " + idle_timeout) ELSE expires_at END"
 }
 
+// keyLiveAt is the condition of an API key that has not expired at now (an SQL
+// expression); a NULL expires_at is a key that never expires.
+func keyLiveAt(now string) string {
+	return "(expires_at IS NULL OR expires_at > " + now + "::timestamptz)"
+}
+
 func buildQueries(n names) queries {
 	users, sessions, refresh := n.table("users"), n.table("sessions"), n.table("refresh_tokens")
 	revocations, rates := n.table("revocations"), n.table("rate_limits")
+	clients, apiKeys := n.table("clients"), n.table("api_keys")
 	r := strings.NewReplacer(
 		"{users}", users,
 		"{sessions}", sessions,
 		"{refresh}", refresh,
 		"{revocations}", revocations,
 		"{rates}", rates,
+		"{clients}", clients,
+		"{apiKeys}", apiKeys,
+		"{clientCols}", clientCols,
+		"{apiKeyCols}", apiKeyCols,
+		"{keyLive2}", keyLiveAt("$2"),
+		"{keyLive3}", keyLiveAt("$3"),
 		"{userCols}", userCols,
 		"{sessionCols}", sessionCols,
 		"{touchDeadline}", deadlineAfter("GREATEST(last_seen_at, $2::timestamptz)"),
@@ -172,6 +192,22 @@ func buildQueries(n names) queries {
 				reset_at = CASE WHEN r.reset_at <= $2::timestamptz THEN excluded.reset_at ELSE r.reset_at END
 			RETURNING count, reset_at`),
 
+		createClient: sql(`INSERT INTO {clients} ({clientCols})
+			VALUES ($1, $2, coalesce($3::text[], '{}'), coalesce($4::bytea, ''), $5, $6)`),
+		getClient:    sql(`SELECT {clientCols} FROM {clients} WHERE id = $1`),
+		listClients:  sql(`SELECT {clientCols} FROM {clients} ORDER BY created_at, id`),
+		deleteClient: sql(`DELETE FROM {clients} WHERE id = $1`),
+
+		createAPIKey: sql(`INSERT INTO {apiKeys} ({apiKeyCols})
+			VALUES ($1, $2, $3, coalesce($4::text[], '{}'), coalesce($5::bytea, ''), $6, $7, $8)`),
+		deleteExpiredAPIKey: sql(`DELETE FROM {apiKeys} WHERE (id = $1 OR hash = $2) AND expires_at <= $3`),
+		getAPIKeyByHash:     sql(`SELECT {apiKeyCols} FROM {apiKeys} WHERE hash = $1 AND {keyLive2}`),
+		listAPIKeys: sql(`SELECT {apiKeyCols} FROM {apiKeys}
+			WHERE user_id = $1 AND {keyLive2} ORDER BY created_at, id`),
+		deleteAPIKey: sql(`DELETE FROM {apiKeys} WHERE id = $1 AND user_id = $2 RETURNING {keyLive3}`),
+		touchAPIKey: sql(`UPDATE {apiKeys} SET last_used_at = GREATEST(last_used_at, $2::timestamptz)
+			WHERE id = $1 AND {keyLive3}`),
+
 		stats: sql(`SELECT
 				(SELECT count(*) FROM {users}),
 				count(*),
@@ -198,5 +234,7 @@ func buildQueries(n names) queries {
 			SELECT id FROM {revocations} WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
 		cleanupRates: sql(`DELETE FROM {rates} WHERE key IN (
 			SELECT key FROM {rates} WHERE reset_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
+		cleanupAPIKeys: sql(`DELETE FROM {apiKeys} WHERE id IN (
+			SELECT id FROM {apiKeys} WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
 	}
 }

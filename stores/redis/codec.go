@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ type keys struct {
 	revAt    string // zset of encoded revocations by At (ms)
 	revExp   string // the same members by ExpiresAt (ms), for pruning
 	channel  string // pub/sub channel of new revocations
+	clients  string // hash of every service client: id -> the packed record
 }
 
 func newKeys(prefix string) keys {
@@ -34,6 +36,7 @@ func newKeys(prefix string) keys {
 		revAt:    prefix + "{revocations}:at",
 		revExp:   prefix + "{revocations}:expiry",
 		channel:  prefix + "revocations",
+		clients:  prefix + "clients",
 	}
 }
 
@@ -42,6 +45,12 @@ func (k *keys) userSessions(id string) string { return k.prefix + "user-sessions
 func (k *keys) username(name string) string   { return k.prefix + "username:" + name }
 func (k *keys) session(id string) string      { return k.prefix + "session:" + id }
 func (k *keys) rate(key string) string        { return k.prefix + "rate:" + key }
+
+// An API key's record is named by its hash, so that the lookup of every request that
+// presents the key is one read; the claim on its id leads from the id to the hash.
+func (k *keys) apiKey(hash []byte) string    { return k.prefix + "apikey:" + hex.EncodeToString(hash) }
+func (k *keys) apiKeyID(id string) string    { return k.prefix + "apikey-id:" + id }
+func (k *keys) userAPIKeys(id string) string { return k.prefix + "user-apikeys:" + id }
 
 // Times are kept as Unix milliseconds, durations as milliseconds: the precision every
 // store keeps, and exact in the doubles of Redis's Lua.
@@ -54,6 +63,21 @@ func fromMS(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%w: time %q", ErrCorrupt, s)
 	}
 	return time.UnixMilli(n).UTC(), nil
+}
+
+// optMS writes an optional time: "" for the zero time (never).
+func optMS(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return ms(t)
+}
+
+func fromOptMS(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return fromMS(s)
 }
 
 // encodeRoles writes each role as <length>:<bytes>, so that a role may hold any byte. The
@@ -274,4 +298,76 @@ func decodeRefresh(sessionID, hash, value string) (store.RefreshToken, error) {
 		return store.RefreshToken{}, fmt.Errorf("%w: refresh token", ErrCorrupt)
 	}
 	return store.RefreshToken{SessionID: sessionID, Hash: []byte(hash), Spent: spent, CreatedAt: at}, nil
+}
+
+// A client is one field of the clients hash: its id -> the record packed as a list, like a
+// session's d: version, name, scopes, secret hash, created, "1" when disabled.
+func encodeClient(c *store.Client) string {
+	disabled := ""
+	if c.Disabled {
+		disabled = "1"
+	}
+	return encodeRoles([]string{packVersion, c.Name, encodeRoles(c.Scopes), string(c.SecretHash), ms(c.CreatedAt), disabled})
+}
+
+func decodeClient(id, v string) (store.Client, error) {
+	d, err := decodeRoles(v)
+	if err != nil || len(d) != 6 || d[0] != packVersion {
+		return store.Client{}, fmt.Errorf("%w: client record", ErrCorrupt)
+	}
+	c := store.Client{ID: id, Name: d[1], Disabled: d[5] == "1"}
+	if d[3] != "" {
+		c.SecretHash = []byte(d[3])
+	}
+	if c.Scopes, err = decodeRoles(d[2]); err != nil {
+		return store.Client{}, err
+	}
+	if c.CreatedAt, err = fromMS(d[4]); err != nil {
+		return store.Client{}, err
+	}
+	return c, nil
+}
+
+// API key hash fields. The scripts read i, u, e and l; e and l are "" for never.
+const (
+	kID       = "i"
+	kUser     = "u"
+	kName     = "n"
+	kPerms    = "p"
+	kCreated  = "c"
+	kExpires  = "e"
+	kLastUsed = "l"
+)
+
+func apiKeyArgs(k *store.APIKey) []any {
+	return []any{
+		kID, k.ID, kUser, k.UserID, kName, k.Name, kPerms, encodeRoles(k.Permissions),
+		kCreated, ms(k.CreatedAt), kExpires, optMS(k.ExpiresAt), kLastUsed, optMS(k.LastUsedAt),
+	}
+}
+
+// decodeAPIKey decodes the record of the key whose hash is hash. found is false when the
+// record does not exist.
+func decodeAPIKey(hash []byte, m map[string]string) (k store.APIKey, found bool, err error) {
+	if len(m) == 0 {
+		return store.APIKey{}, false, nil
+	}
+	id, ok := m[kID]
+	if !ok || id == "" {
+		return store.APIKey{}, false, fmt.Errorf("%w: API key record without an id", ErrCorrupt)
+	}
+	k = store.APIKey{ID: id, UserID: m[kUser], Name: m[kName], Hash: hash}
+	if k.Permissions, err = decodeRoles(m[kPerms]); err != nil {
+		return store.APIKey{}, false, err
+	}
+	if k.CreatedAt, err = fromMS(m[kCreated]); err != nil {
+		return store.APIKey{}, false, err
+	}
+	if k.ExpiresAt, err = fromOptMS(m[kExpires]); err != nil {
+		return store.APIKey{}, false, err
+	}
+	if k.LastUsedAt, err = fromOptMS(m[kLastUsed]); err != nil {
+		return store.APIKey{}, false, err
+	}
+	return k, true, nil
 }

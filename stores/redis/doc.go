@@ -1,5 +1,6 @@
 // Package redisstore is authframe's Redis store: users, sessions, refresh-token families,
-// revocations and login rate limits in Redis, shared by every instance of a service.
+// revocations, login rate limits, service clients and API keys in Redis, shared by every
+// instance of a service.
 //
 // It works on any redis.UniversalClient, so a standalone server, Sentinel and Cluster all
 // work; the client belongs to the caller, who sets its timeouts and closes it.
@@ -26,7 +27,8 @@
 // is in sync.
 //
 // No secret is stored: the Guard hands the store only hashes (argon2id password hashes,
-// SHA-256 refresh-token and CSRF hashes, session ids derived by hashing the cookie).
+// SHA-256 refresh-token and CSRF hashes, session ids derived by hashing the cookie, and
+// the hashes of client secrets and API keys).
 //
 // Integration tests run against the server named by AUTHFRAME_TEST_REDIS_URL (and a
 // Cluster named by AUTHFRAME_TEST_REDIS_CLUSTER_ADDRS, and a Sentinel-monitored pair named by

@@ -47,8 +47,9 @@ redis.call('HSET', KEYS[1], 'h', ARGV[1], 'r', ARGV[2], 'm', ARGV[3])
 return 1
 `)
 
-// releaseUsername: KEYS username. ARGV user id. Deletes the claim only if it is still ours.
-var releaseUsernameScript = redis.NewScript(`
+// releaseClaim: KEYS a claim (a username's, an API key id's). ARGV the value we claimed it
+// with. Deletes the claim only if it is still ours.
+var releaseClaimScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `)
@@ -293,4 +294,67 @@ return 1
 // pruneRevocations: KEYS at, expiry. ARGV now. Returns how many were removed (at most 256).
 var pruneRevocationsScript = redis.NewScript(pruneRevocationsLua + `
 return prune(ARGV[1])
+`)
+
+// createAPIKey: KEYS the key's record. ARGV expiry (ms, empty for never), then the record's
+// field/value pairs. Returns 1, or 0 when a live key holds the hash.
+var createAPIKeyScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if ARGV[1] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end
+return 1
+`)
+
+// releaseAPIKey: KEYS a key's record. ARGV key id. Deletes the record only if it is that
+// key's (a creation undoing its own record).
+var releaseAPIKeyScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'i') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// indexAPIKey: KEYS the user's key index. ARGV key id, hash, expiry (ms, empty for never),
+// now. Adds the key and keeps the index until the latest expiry of its keys, or for good
+// while one of them never expires.
+var indexAPIKeyScript = redis.NewScript(`
+local ttl = redis.call('PTTL', KEYS[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] == '' then
+  redis.call('PERSIST', KEYS[1])
+elseif ttl == -2 or (ttl >= 0 and tonumber(ARGV[4]) + ttl < tonumber(ARGV[3])) then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+end
+return 1
+`)
+
+// unindexAPIKeys: KEYS a user's key index. ARGV pairs of key id and hash. Removes each id
+// whose entry still names that hash, so that a key made again under the id stays listed.
+var unindexAPIKeysScript = redis.NewScript(`
+local n = 0
+for j = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[j]) == ARGV[j + 1] then
+    n = n + redis.call('HDEL', KEYS[1], ARGV[j])
+  end
+end
+return n
+`)
+
+// deleteAPIKey: KEYS a key's record. ARGV key id, user id, now. Deletes the record if it is
+// that key's and that user's. Returns 1 when it was live, 2 when it had just expired, 0
+// when it is not theirs or gone.
+var deleteAPIKeyScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'i', 'u', 'e')
+if v[1] ~= ARGV[1] or v[2] ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1])
+if v[3] and v[3] ~= '' and tonumber(v[3]) <= tonumber(ARGV[3]) then return 2 end
+return 1
+`)
+
+// touchAPIKey: KEYS a key's record. ARGV key id, last used (ms), now. Moves l forward.
+// Returns 1, or 0 when the record is not that key's or has expired.
+var touchAPIKeyScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'i', 'e', 'l')
+if v[1] ~= ARGV[1] then return 0 end
+if v[2] and v[2] ~= '' and tonumber(v[2]) <= tonumber(ARGV[3]) then return 0 end
+if not v[3] or v[3] == '' or tonumber(ARGV[2]) > tonumber(v[3]) then redis.call('HSET', KEYS[1], 'l', ARGV[2]) end
+return 1
 `)

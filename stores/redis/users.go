@@ -45,7 +45,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	if err := s.c.ZAdd(ctx, s.k.users, redis.Z{Member: u.ID}).Err(); err != nil {
 		// Undo, so that a retry of the registration is not refused.
 		bg := context.WithoutCancel(ctx)
-		_ = releaseUsernameScript.Run(bg, s.c, []string{s.k.username(u.Username)}, u.ID).Err()
+		_ = releaseClaimScript.Run(bg, s.c, []string{s.k.username(u.Username)}, u.ID).Err()
 		_ = s.c.Del(bg, userKey).Err()
 		return s.leave(op, probe, err)
 	}
