@@ -102,7 +102,7 @@ func ValidClaims(id string) TokenClaims {
 	return TokenClaims{Issuer: Issuer, Audience: Audience, Subject: Subject, ID: id, Expires: time.Now().Add(2 * time.Hour)}
 }
 
-// Token signs c with k: header {"alg","typ":"JWT"} (no kid), claims iss, sub, aud, exp,
+// Token signs c with k: header {"alg","typ":"at+jwt"} (no kid), claims iss, sub, aud, exp,
 // iat and jti.
 func (k *Keys) Token(c TokenClaims) (string, error) {
 	rc := jwt.RegisteredClaims{
@@ -117,7 +117,10 @@ func (k *Keys) Token(c TokenClaims) (string, error) {
 	if !c.NoExpiry {
 		rc.ExpiresAt = jwt.NewNumericDate(c.Expires)
 	}
-	return jwt.NewWithClaims(k.Method, rc).SignedString(k.Sign)
+	t := jwt.NewWithClaims(k.Method, rc)
+	// An access token as RFC 9068 types it, which authframe requires; the peers ignore it.
+	t.Header["typ"] = "at+jwt"
+	return t.SignedString(k.Sign)
 }
 
 // CorruptSignature changes one character in the middle of tok's signature, so that the
