@@ -25,6 +25,9 @@ type Cell struct {
 	RawOp      string `json:"raw_op"`
 	OursFailed int64  `json:"failed,omitempty"`
 	RawFailed  int64  `json:"raw_failed,omitempty"`
+	// Diagnostic cells set the operation beside a second raw counterpart, to tell where a
+	// gap to the first comes from; they print as `diagnostic:` lines.
+	Diagnostic bool `json:"diagnostic,omitempty"`
 }
 
 // Ratio is ours over raw.
@@ -38,6 +41,9 @@ func (c Cell) Ratio() float64 {
 // Line is the cell in the form `scale: <store> <operation> c=<callers> ops/s=<n> raw=<n>
 // ratio=<r>`.
 func (c Cell) Line() string {
+	if c.Diagnostic {
+		return fmt.Sprintf("diagnostic: %s %s c=%d ops/s=%.0f raw=%.0f ratio=%.2f (raw: %s)", c.Store, c.Op, c.Callers, c.Ours, c.Raw, c.Ratio(), c.RawOp)
+	}
 	return fmt.Sprintf("scale: %s %s c=%d ops/s=%.0f raw=%.0f ratio=%.2f", c.Store, c.Op, c.Callers, c.Ours, c.Raw, c.Ratio())
 }
 
@@ -55,6 +61,7 @@ const (
 // before each concurrency and returns the two Ops for that many callers.
 type Bench struct {
 	Store, Op, RawOp string
+	Diagnostic       bool
 	Prepare          func(callers int) (ours, raw Op)
 }
 
@@ -74,7 +81,7 @@ func RunCells(ctx context.Context, cfg CellConfig, benches []Bench, emit func(Ce
 			ours, raw := b.Prepare(c)
 			p := Interleave(ctx, c, cfg.Rounds, cfg.Slice, ours, raw)
 			cell := Cell{Store: b.Store, Op: b.Op, Callers: c, Ours: p.Ours, Raw: p.Raw, RawOp: b.RawOp,
-				OursFailed: p.OursFailed, RawFailed: p.RawFailed}
+				OursFailed: p.OursFailed, RawFailed: p.RawFailed, Diagnostic: b.Diagnostic}
 			emit(cell)
 			out = append(out, cell)
 		}
@@ -100,13 +107,13 @@ func picker(n int) func(w, i int) int {
 // concurrency to the next. A session whose rotation failed is dropped: whether the
 // failed call spent its token is unknown.
 type rotator struct {
-	n    int
-	gens []atomic.Int32
-	lost []atomic.Bool
+	base, n int // sessions base..base+n-1
+	gens    []atomic.Int32
+	lost    []atomic.Bool
 }
 
-func newRotator(n int) *rotator {
-	return &rotator{n: n, gens: make([]atomic.Int32, n), lost: make([]atomic.Bool, n)}
+func newRotator(base, n int) *rotator {
+	return &rotator{base: base, n: n, gens: make([]atomic.Int32, n), lost: make([]atomic.Bool, n)}
 }
 
 // op adapts rotate(k, old, new generation) to an Op for c callers.
@@ -122,7 +129,7 @@ func (r *rotator) op(c int, rotate func(ctx context.Context, k, gen int) error) 
 				continue
 			}
 			g := int(r.gens[k].Load())
-			if err := rotate(ctx, k, g); err != nil {
+			if err := rotate(ctx, r.base+k, g); err != nil {
 				r.lost[k].Store(true)
 				return err
 			}
@@ -206,7 +213,7 @@ func MemoryBenches(st store.Store, d *Dataset) ([]Bench, error) {
 	raw.revs = rf.All
 	keys := rateKeys(10_000)
 	pick := picker(n)
-	oursRot, rawRot := newRotator(n), newRotator(n)
+	oursRot, rawRot := newRotator(0, n), newRotator(0, n)
 	return []Bench{
 		{Store: "memory", Op: OpSessionLookup, RawOp: "map read under RWMutex", Prepare: func(int) (Op, Op) {
 			return func(ctx context.Context, w, i int) error {

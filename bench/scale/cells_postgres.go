@@ -37,9 +37,23 @@ func PostgresBenches(ctx context.Context, st store.Store, pool *pgxpool.Pool, sc
 	selectRevocations := "SELECT kind, key, at, expires_at FROM " + table("revocations") + " WHERE at >= $1 ORDER BY at"
 	upsertRate := "INSERT INTO " + table("rate_limits") + ` AS r (key, count, reset_at) VALUES ($1, 1, $2)
 		ON CONFLICT (key) DO UPDATE SET count = r.count + 1 RETURNING count`
+	// The rotation's three writes, in one statement as the store's is, without its row
+	// lock and its reuse detection.
+	threeWrites := "WITH spend AS (UPDATE " + table("refresh_tokens") + ` SET spent = true
+			WHERE session_id = $1 AND hash = $2 AND NOT spent RETURNING session_id
+		), fresh AS (INSERT INTO ` + table("refresh_tokens") + ` (hash, session_id, spent, created_at)
+			SELECT $3, session_id, false, $4 FROM spend RETURNING session_id
+		) UPDATE ` + table("sessions") + ` SET last_seen_at = GREATEST(last_seen_at, $4),
+			deadline = CASE WHEN idle_timeout > interval '0' THEN LEAST(expires_at, GREATEST(last_seen_at, $4) + idle_timeout) ELSE expires_at END
+		WHERE id = (SELECT session_id FROM fresh)`
 	keys := rateKeys(10_000)
 	pick := picker(n)
-	oursRot := newRotator(n)
+	// The store rotates the first half of the sessions, the diagnostic's raw side the second.
+	oursRot, rawRot := newRotator(0, n/2), newRotator(n/2, n-n/2)
+	rotate := func(ctx context.Context, k, g int) error {
+		_, err := st.RotateRefreshToken(ctx, ids[k], d.RefreshHash(k, g), d.RefreshHash(k, g+1), time.Now())
+		return err
+	}
 	return []Bench{
 		{Store: "postgres", Op: OpSessionLookup, RawOp: "SELECT by primary key", Prepare: func(int) (Op, Op) {
 			return func(ctx context.Context, w, i int) error {
@@ -52,16 +66,22 @@ func PostgresBenches(ctx context.Context, st store.Store, pool *pgxpool.Pool, sc
 				}
 		}},
 		{Store: "postgres", Op: OpRefreshRotation, RawOp: "UPDATE by primary key", Prepare: func(c int) (Op, Op) {
-			return oursRot.op(c, func(ctx context.Context, k, g int) error {
-					_, err := st.RotateRefreshToken(ctx, ids[k], d.RefreshHash(k, g), d.RefreshHash(k, g+1), time.Now())
-					return err
-				}), func(ctx context.Context, w, i int) error {
-					// The callers' rows are disjoint, as the rotations' are, so neither side
-					// waits on another caller's row lock.
-					k := w + (i%max(n/c, 1))*c
-					_, err := pool.Exec(ctx, updateSession, ids[k%n], time.Now())
-					return err
+			return oursRot.op(c, rotate), func(ctx context.Context, w, i int) error {
+				// The callers' rows are disjoint, as the rotations' are, so neither side
+				// waits on another caller's row lock.
+				k := w + (i%max(n/c, 1))*c
+				_, err := pool.Exec(ctx, updateSession, ids[k%n], time.Now())
+				return err
+			}
+		}},
+		{Store: "postgres", Op: OpRefreshRotation, RawOp: "the same three writes in one statement", Diagnostic: true, Prepare: func(c int) (Op, Op) {
+			return oursRot.op(c, rotate), rawRot.op(c, func(ctx context.Context, k, g int) error {
+				tag, err := pool.Exec(ctx, threeWrites, ids[k], d.RefreshHash(k, g), d.RefreshHash(k, g+1), time.Now())
+				if err == nil && tag.RowsAffected() != 1 {
+					err = errNotFound
 				}
+				return err
+			})
 		}},
 		{Store: "postgres", Op: OpRevocationCheck, RawOp: "SELECT by time", Prepare: func(int) (Op, Op) {
 			return func(ctx context.Context, _, _ int) error {

@@ -73,7 +73,7 @@ func RedisBenches(ctx context.Context, st store.Store, c redis.UniversalClient, 
 	since := fmt.Sprint(rf.Since.UnixMilli())
 	keys := rateKeys(10_000)
 	pick := picker(n)
-	oursRot, rawRot := newRotator(n), newRotator(n)
+	oursRot, rawRot := newRotator(0, n), newRotator(0, n)
 	return []Bench{
 		{Store: "redis", Op: OpSessionLookup, RawOp: "GET of as many bytes", Prepare: func(int) (Op, Op) {
 			return func(ctx context.Context, w, i int) error {
@@ -81,6 +81,14 @@ func RedisBenches(ctx context.Context, st store.Store, c redis.UniversalClient, 
 					return found(ok, err)
 				}, func(ctx context.Context, w, i int) error {
 					return c.Get(ctx, rawRec[pick(w, i)]).Err()
+				}
+		}},
+		{Store: "redis", Op: OpSessionLookup, RawOp: "HMGET of the same fields", Diagnostic: true, Prepare: func(int) (Op, Op) {
+			return func(ctx context.Context, w, i int) error {
+					_, ok, err := st.GetSession(ctx, ids[pick(w, i)])
+					return found(ok, err)
+				}, func(ctx context.Context, w, i int) error {
+					return c.HMGet(ctx, prefix+"session:"+ids[pick(w, i)], "d", "u", "l", "i", "e").Err()
 				}
 		}},
 		{Store: "redis", Op: OpRefreshRotation, RawOp: "EVALSHA: HMGET + HSET", Prepare: func(cl int) (Op, Op) {

@@ -30,7 +30,7 @@ func Summary(r *Results) []string {
 	add := func(format string, args ...any) { out = append(out, "summary: "+fmt.Sprintf(format, args...)) }
 	find := func(st, op string, c int) (Cell, bool) {
 		for _, x := range r.Cells {
-			if x.Store == st && x.Op == op && x.Callers == c {
+			if x.Store == st && x.Op == op && x.Callers == c && !x.Diagnostic {
 				return x, true
 			}
 		}
@@ -55,6 +55,9 @@ func Summary(r *Results) []string {
 	}
 	var low, failed []string
 	for _, c := range r.Cells {
+		if c.Diagnostic {
+			continue
+		}
 		if c.Ratio() < 0.8 {
 			low = append(low, fmt.Sprintf("%s %s c=%d (%.2f)", c.Store, c.Op, c.Callers, c.Ratio()))
 		}

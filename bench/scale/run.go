@@ -15,7 +15,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/authframe/authframe/core/memstore"
 	"github.com/authframe/authframe/core/store"
+	pgstore "github.com/authframe/authframe/stores/postgres"
+	redisstore "github.com/authframe/authframe/stores/redis"
 )
 
 // Config is one run of the measurements.
@@ -29,7 +34,9 @@ type Config struct {
 	Workload  WorkloadConfig
 	// CacheSize is the Guard's in-process cache.
 	CacheSize int
-	// PostgresConns is the pgx pool's size.
+	// RedisPool and PostgresConns size the go-redis and pgx pools (0: the driver's
+	// default).
+	RedisPool     int
 	PostgresConns int32
 	// Out receives the `scale:` lines, Log the progress.
 	Out, Log io.Writer
@@ -38,13 +45,13 @@ type Config struct {
 // SizeResult is every figure measured on one dataset size.
 type SizeResult struct {
 	N int `json:"n"`
-	// Seed is how long seeding each store took.
+	// Seed is how long seeding each store with the users added since the last size took.
 	Seed map[string]time.Duration `json:"seed_ns"`
 	// Verify is the token workload, by store.
 	Verify    map[string]Verification `json:"verify"`
 	Principal PrincipalBytes          `json:"cached_principal"`
-	// MemoryPerUser is the memory store's live heap per seeded user with its session and
-	// refresh family.
+	// MemoryPerUser is the memory store's live heap per user added since the last size,
+	// with its session and refresh family.
 	MemoryPerUser float64            `json:"memory_store_per_user"`
 	Redis         RedisBytes         `json:"redis"`
 	Postgres      PostgresBytes      `json:"postgres"`
@@ -73,9 +80,9 @@ const (
 // PostgreSQL before it returns, whatever happened.
 func Run(ctx context.Context, cfg Config) (res *Results, err error) {
 	res = &Results{Started: time.Now(), Machine: machine()}
-	res.Settings = fmt.Sprintf("callers %v, %d rounds of %v per side; workload %d callers, %d warm + %d recorded calls, Zipf s=%.2f; LRU %d; Redis pool %d; PostgreSQL pool %d",
+	res.Settings = fmt.Sprintf("callers %v, %d rounds of %v per side; workload %d callers, %d warm + %d recorded calls, Zipf s=%.2f; LRU %d; Redis pool %d, PostgreSQL pool %d (0: the driver's default)",
 		cfg.Cells.Callers, cfg.Cells.Rounds, cfg.Cells.Slice, cfg.Workload.Callers, cfg.Workload.Warm, cfg.Workload.Calls,
-		cfg.Workload.ZipfS, cfg.CacheSize, RedisPoolSize, cfg.PostgresConns)
+		cfg.Workload.ZipfS, cfg.CacheSize, cfg.RedisPool, cfg.PostgresConns)
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(cfg.Log, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
@@ -84,7 +91,7 @@ func Run(ctx context.Context, cfg Config) (res *Results, err error) {
 		return nil, err
 	}
 	run := hex.EncodeToString(id[:])
-	rc, err := RedisClient(cfg.RedisURL)
+	rc, err := RedisClient(cfg.RedisURL, cfg.RedisPool)
 	if err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
@@ -128,182 +135,262 @@ func Run(ctx context.Context, cfg Config) (res *Results, err error) {
 		return nil, err
 	}
 	now := time.Now().Truncate(time.Millisecond)
+	schema := func(name string) (string, error) {
+		s := "authframe_scale_" + run + "_" + name
+		_, err := pool.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{s}.Sanitize())
+		schemas = append(schemas, s)
+		return s, err
+	}
+	liveSchema, err := schema("live")
+	if err != nil {
+		return res, fmt.Errorf("create schema: %w", err)
+	}
+	// One dataset grows from size to size: the users of a smaller size are the first users
+	// of the next, so each size seeds only the users it adds.
+	l := &live{d: &Dataset{Seed: run + "/live", Now: now, Secret: secret, PasswordHash: hash},
+		redisPrefix: redisPrefix + "live:", schema: liveSchema}
+	if err := l.open(ctx, rc, pool); err != nil {
+		return res, err
+	}
+	defer l.close()
 	for _, n := range cfg.Sizes {
 		tag := strconv.Itoa(n)
-		schema := "authframe_scale_" + run + "_" + tag
-		if _, err := pool.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-			return res, fmt.Errorf("create schema: %w", err)
+		s := &sizeRun{cfg: &cfg, logf: logf, rc: rc, pool: pool, l: l,
+			x:             &Dataset{Seed: run + "/expired/" + tag, N: n, Now: now, Expired: true, Secret: secret, PasswordHash: hash},
+			expiredPrefix: redisPrefix + "expired" + tag + ":"}
+		if s.expiredSchema, err = schema("expired" + tag); err != nil {
+			return res, err
 		}
-		schemas = append(schemas, schema)
-		s := &sizeRun{cfg: &cfg, logf: logf, rc: rc, pool: pool, schema: schema,
-			live: redisPrefix + "live" + tag + ":", expired: redisPrefix + "expired" + tag + ":",
-			d: &Dataset{Seed: run + "/live/" + tag, N: n, Now: now, Secret: secret, PasswordHash: hash},
-			x: &Dataset{Seed: run + "/expired/" + tag, N: n, Now: now, Expired: true, Secret: secret, PasswordHash: hash},
-		}
-		sr, cells, err := s.measure(ctx, n == cfg.CellsSize)
-		res.Cells = append(res.Cells, cells...)
+		sr, err := s.measure(ctx)
 		if err != nil {
 			return res, fmt.Errorf("size %d: %w", n, err)
 		}
 		res.Sizes = append(res.Sizes, sr)
-		// Each size leaves room for the next.
-		if _, err := DeleteRedisPrefix(ctx, rc, redisPrefix); err != nil {
+		if _, err := DeleteRedisPrefix(ctx, rc, s.expiredPrefix); err != nil {
 			return res, err
 		}
-		if _, err := pool.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		if _, err := pool.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{s.expiredSchema}.Sanitize()+" CASCADE"); err != nil {
 			return res, err
 		}
 		schemas = schemas[:len(schemas)-1]
+		if n != cfg.CellsSize {
+			continue
+		}
+		// The cells write (rotations, counters, revocations): they get a dataset of their
+		// own, so that what they write never reaches the figures of a later size.
+		cellSchema, err := schema("cells")
+		if err != nil {
+			return res, err
+		}
+		c := &live{d: &Dataset{Seed: run + "/cells", Now: now, Secret: secret, PasswordHash: hash},
+			redisPrefix: redisPrefix + "cells:", schema: cellSchema}
+		cells, err := runCells(ctx, &cfg, logf, rc, pool, c, n)
+		res.Cells = append(res.Cells, cells...)
+		if err != nil {
+			return res, fmt.Errorf("cells: %w", err)
+		}
 	}
 	return res, nil
 }
 
-// sizeRun measures one size.
-type sizeRun struct {
-	cfg           *Config
-	logf          func(string, ...any)
-	rc            *redis.Client
-	pool          *pgxpool.Pool
-	schema        string
-	live, expired string // Redis prefixes
-	d, x          *Dataset
+// live is a dataset seeded into all three stores, which can grow.
+type live struct {
+	d           *Dataset
+	redisPrefix string
+	schema      string
+
+	mem *memstore.Store
+	rs  *redisstore.Store
+	ps  *pgstore.Store
+	rc  *redis.Client
+	pg  *pgxpool.Pool
 }
 
-func (s *sizeRun) measure(ctx context.Context, cells bool) (SizeResult, []Cell, error) {
-	d := s.d
-	r := SizeResult{N: d.N, Seed: map[string]time.Duration{}, Verify: map[string]Verification{}, Cleanup: map[string]Cleanup{}}
-	s.logf("size %d: seeding", d.N)
+func (l *live) open(ctx context.Context, rc *redis.Client, pool *pgxpool.Pool) error {
+	var err error
+	l.rc, l.pg = rc, pool
+	l.mem = NewMemoryStore(nil)
+	if l.rs, err = NewRedisStore(ctx, rc, l.redisPrefix); err != nil {
+		return err
+	}
+	l.ps, err = NewPostgresStore(ctx, pool, l.schema, "af_")
+	return err
+}
 
-	mem := NewMemoryStore(nil)
-	defer func() {
-		if mem != nil {
-			_ = mem.Close()
+func (l *live) close() {
+	for _, c := range []interface{ Close() error }{l.mem, l.rs, l.ps} {
+		if c != nil {
+			_ = c.Close()
 		}
-	}()
+	}
+}
+
+// stores are the three stores by name.
+func (l *live) stores() []namedStore {
+	return []namedStore{{Memory, l.mem}, {Redis, l.rs}, {Postgres, l.ps}}
+}
+
+type namedStore struct {
+	name string
+	st   store.Store
+}
+
+// grow seeds users l.d.N..n-1 into every store: the memory store first and alone, so that
+// its heap growth per user is its own; then Redis and PostgreSQL side by side. It returns
+// each store's seeding time and the memory store's live heap per added user.
+func (l *live) grow(ctx context.Context, n int) (map[string]time.Duration, float64, error) {
+	lo := l.d.N
+	took := map[string]time.Duration{}
 	before := liveHeap()
 	t0 := time.Now()
-	if err := SeedStore(ctx, mem, d); err != nil {
-		return r, nil, err
+	if err := SeedStore(ctx, l.mem, l.d, lo, n); err != nil {
+		return nil, 0, err
 	}
-	r.Seed[Memory] = time.Since(t0)
-	r.MemoryPerUser = float64(liveHeap()-before) / float64(d.N)
-
-	t0 = time.Now()
-	if err := SeedRedis(ctx, s.rc, s.live, d); err != nil {
-		return r, nil, err
+	took[Memory] = time.Since(t0)
+	perUser := float64(liveHeap()-before) / float64(n-lo)
+	var g errgroup.Group
+	var rt, pt time.Duration
+	g.Go(func() error {
+		t0 := time.Now()
+		err := SeedRedis(ctx, l.rc, l.redisPrefix, l.d, lo, n)
+		rt = time.Since(t0)
+		return err
+	})
+	g.Go(func() error {
+		t0 := time.Now()
+		err := SeedPostgres(ctx, l.pg, l.schema, "af_", l.d, lo, n)
+		pt = time.Since(t0)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, 0, err
 	}
-	r.Seed[Redis] = time.Since(t0)
-	rs, err := NewRedisStore(ctx, s.rc, s.live)
-	if err != nil {
-		return r, nil, err
-	}
-	defer rs.Close()
-
-	ps, err := NewPostgresStore(ctx, s.pool, s.schema, "af_")
-	if err != nil {
-		return r, nil, err
-	}
-	defer ps.Close()
-	t0 = time.Now()
-	if err := SeedPostgres(ctx, s.pool, s.schema, "af_", d); err != nil {
-		return r, nil, err
-	}
-	r.Seed[Postgres] = time.Since(t0)
-	s.logf("size %d: seeded in %v (memory), %v (Redis), %v (PostgreSQL)", d.N,
-		r.Seed[Memory].Round(time.Millisecond), r.Seed[Redis].Round(time.Millisecond), r.Seed[Postgres].Round(time.Millisecond))
-	stores := []struct {
-		name string
-		st   store.Store
-	}{{Memory, mem}, {Redis, rs}, {Postgres, ps}}
-	for _, x := range stores {
-		if err := CheckSeed(ctx, x.st, d); err != nil {
-			return r, nil, fmt.Errorf("%s: %w", x.name, err)
+	took[Redis], took[Postgres] = rt, pt
+	l.d.N = n
+	for _, x := range l.stores() {
+		if err := CheckSeed(ctx, x.st, l.d); err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", x.name, err)
 		}
 	}
+	return took, perUser, nil
+}
 
-	if r.Redis, err = RedisFootprint(ctx, s.rc, s.live, d, 1000); err != nil {
-		return r, nil, err
+// sizeRun measures one size.
+type sizeRun struct {
+	cfg  *Config
+	logf func(string, ...any)
+	rc   *redis.Client
+	pool *pgxpool.Pool
+	l    *live
+	// x is the size's expired dataset, seeded for the cleanup under expiredPrefix in Redis
+	// and in expiredSchema.
+	x             *Dataset
+	expiredPrefix string
+	expiredSchema string
+}
+
+func (s *sizeRun) measure(ctx context.Context) (SizeResult, error) {
+	n := s.x.N
+	r := SizeResult{N: n, Verify: map[string]Verification{}, Cleanup: map[string]Cleanup{}}
+	s.logf("size %d: seeding", n)
+	var err error
+	if r.Seed, r.MemoryPerUser, err = s.l.grow(ctx, n); err != nil {
+		return r, err
 	}
-	if r.Postgres, err = PostgresFootprint(ctx, s.pool, s.schema, "af_", d.N); err != nil {
-		return r, nil, err
+	d := s.l.d
+	s.logf("size %d: seeded in %v (memory), %v (Redis), %v (PostgreSQL)", n, r.Seed[Memory].Round(time.Millisecond),
+		r.Seed[Redis].Round(time.Millisecond), r.Seed[Postgres].Round(time.Millisecond))
+
+	if r.Redis, err = RedisFootprint(ctx, s.rc, s.l.redisPrefix, d, 1000); err != nil {
+		return r, err
+	}
+	if r.Postgres, err = PostgresFootprint(ctx, s.pool, s.l.schema, "af_", n); err != nil {
+		return r, err
 	}
 
 	tokens := NewTokenCache(d, 2*s.cfg.CacheSize)
-	for _, x := range stores {
+	for _, x := range s.l.stores() {
 		g, err := NewGuard(x.st, d.Secret, s.cfg.CacheSize, TierObserver{})
 		if err != nil {
-			return r, nil, err
+			return r, err
 		}
 		v, err := VerifyWorkload(ctx, g, d, tokens, s.cfg.Workload)
 		g.Close()
 		if err != nil {
-			return r, nil, fmt.Errorf("%s verification: %w", x.name, err)
+			return r, fmt.Errorf("%s verification: %w", x.name, err)
 		}
 		r.Verify[x.name] = v
-		s.logf("size %d: %s verification: first sight p50 %v p99 %v, cached p50 %v p99 %v, hit ratio %.3f", d.N, x.name,
+		s.logf("size %d: %s verification: first sight p50 %v p99 %v, cached p50 %v p99 %v, hit ratio %.3f", n, x.name,
 			v.FirstP50, v.FirstP99, v.CachedP50, v.CachedP99, v.HitRatio)
 	}
+	tokens = nil
 
-	var out []Cell
-	if cells {
-		s.logf("size %d: throughput cells", d.N)
-		var all []Bench
-		b, err := MemoryBenches(mem, d)
-		if err != nil {
-			return r, nil, err
-		}
-		all = append(all, b...)
-		if b, err = RedisBenches(ctx, rs, s.rc, s.live, d); err != nil {
-			return r, nil, err
-		}
-		all = append(all, b...)
-		if b, err = PostgresBenches(ctx, ps, s.pool, s.schema, "af_", d); err != nil {
-			return r, nil, err
-		}
-		all = append(all, b...)
-		cache, err := NewRedisCache(ctx, s.rc, s.live+"cache:")
-		if err != nil {
-			return r, nil, err
-		}
-		defer cache.Close()
-		if b, err = CacheBenches(ctx, cache, s.rc, s.live+"cache:", 10_000); err != nil {
-			return r, nil, err
-		}
-		all = append(all, b...)
-		out = RunCells(ctx, s.cfg.Cells, all, func(c Cell) { fmt.Fprintln(s.cfg.Out, c.Line()) })
+	if r.Principal, err = CachedPrincipalBytes(ctx, d, s.cfg.CacheSize, 10_000); err != nil {
+		return r, err
 	}
-
-	if r.Principal, err = CachedPrincipalBytes(ctx, d, s.cfg.CacheSize); err != nil {
-		return r, out, err
-	}
-	s.logf("size %d: %.0f bytes per cached principal by the heap profile (%.0f by the live heap), %d entries", d.N,
+	s.logf("size %d: %.0f bytes per cached principal by the heap profile (%.0f by the live heap), %d entries", n,
 		r.Principal.Profile, r.Principal.Heap, r.Principal.Entries)
-	// The cleanup's datasets need the room.
-	_ = mem.Close()
-	mem, tokens = nil, nil
 
 	probe := func(st store.Store) func(context.Context) error {
-		id := d.SessionID(d.N / 3)
+		id := d.SessionID(n / 3)
 		return func(ctx context.Context) error {
 			_, ok, err := st.GetSession(ctx, id)
 			return found(ok, err)
 		}
 	}
 	if r.Cleanup[Memory], err = s.memoryCleanup(ctx); err != nil {
-		return r, out, err
+		return r, err
 	}
-	if r.Cleanup[Redis], err = s.redisCleanup(ctx, probe(rs)); err != nil {
-		return r, out, err
+	if r.Cleanup[Redis], err = s.redisCleanup(ctx, probe(s.l.rs)); err != nil {
+		return r, err
 	}
-	if r.Cleanup[Postgres], err = s.postgresCleanup(ctx, probe(ps)); err != nil {
-		return r, out, err
+	if r.Cleanup[Postgres], err = s.postgresCleanup(ctx, probe(s.l.ps)); err != nil {
+		return r, err
 	}
 	for _, name := range []string{Memory, Redis, Postgres} {
 		c := r.Cleanup[name]
-		s.logf("size %d: %s cleanup of %d expired sessions: %v in %d calls (%v a session); slowest lookup meanwhile %v", d.N, name,
+		s.logf("size %d: %s cleanup of %d expired sessions: %v in %d calls (%v a session); slowest lookup meanwhile %v", n, name,
 			c.Expired, c.Time.Round(time.Millisecond), c.Calls, c.PerRow(), c.ProbeMax.Round(time.Microsecond))
 	}
-	return r, out, nil
+	return r, nil
+}
+
+// runCells seeds the cells' dataset of n users into l's stores and runs every cell.
+func runCells(ctx context.Context, cfg *Config, logf func(string, ...any), rc *redis.Client, pool *pgxpool.Pool, l *live, n int) ([]Cell, error) {
+	if err := l.open(ctx, rc, pool); err != nil {
+		return nil, err
+	}
+	defer l.close()
+	logf("cells: seeding %d users", n)
+	if _, _, err := l.grow(ctx, n); err != nil {
+		return nil, err
+	}
+	d := l.d
+	var all []Bench
+	b, err := MemoryBenches(l.mem, d)
+	if err != nil {
+		return nil, err
+	}
+	all = append(all, b...)
+	if b, err = RedisBenches(ctx, l.rs, rc, l.redisPrefix, d); err != nil {
+		return nil, err
+	}
+	all = append(all, b...)
+	if b, err = PostgresBenches(ctx, l.ps, pool, l.schema, "af_", d); err != nil {
+		return nil, err
+	}
+	all = append(all, b...)
+	cache, err := NewRedisCache(ctx, rc, l.redisPrefix+"cache:")
+	if err != nil {
+		return nil, err
+	}
+	defer cache.Close()
+	if b, err = CacheBenches(ctx, cache, rc, l.redisPrefix+"cache:", 10_000); err != nil {
+		return nil, err
+	}
+	all = append(all, b...)
+	logf("cells: measuring")
+	return RunCells(ctx, cfg.Cells, all, func(c Cell) { fmt.Fprintln(cfg.Out, c.Line()) }), nil
 }
 
 // memoryCleanup seeds a memory store whose clock then jumps past the deadline of every
@@ -314,7 +401,7 @@ func (s *sizeRun) memoryCleanup(ctx context.Context) (Cleanup, error) {
 	clock.Store(x.Session(0).CreatedAt.Add(time.Minute).UnixNano())
 	st := NewMemoryStore(func() time.Time { return time.Unix(0, clock.Load()) })
 	defer st.Close()
-	if err := SeedStore(ctx, st, x); err != nil {
+	if err := SeedStore(ctx, st, x, 0, x.N); err != nil {
 		return Cleanup{}, err
 	}
 	keep := x.Session(0)
@@ -343,10 +430,10 @@ func (s *sizeRun) memoryCleanup(ctx context.Context) (Cleanup, error) {
 // redisCleanup seeds the indexes with the ids of sessions whose hashes Redis has already
 // expired, and calls the store's Cleanup until the indexes are empty.
 func (s *sizeRun) redisCleanup(ctx context.Context, probe func(context.Context) error) (Cleanup, error) {
-	if err := SeedRedis(ctx, s.rc, s.expired, s.x); err != nil {
+	if err := SeedRedis(ctx, s.rc, s.expiredPrefix, s.x, 0, s.x.N); err != nil {
 		return Cleanup{}, err
 	}
-	st, err := NewRedisStore(ctx, s.rc, s.expired)
+	st, err := NewRedisStore(ctx, s.rc, s.expiredPrefix)
 	if err != nil {
 		return Cleanup{}, err
 	}
@@ -355,18 +442,18 @@ func (s *sizeRun) redisCleanup(ctx context.Context, probe func(context.Context) 
 		if err := st.Cleanup(ctx); err != nil {
 			return false, err
 		}
-		return redisIndexesEmpty(ctx, s.rc, s.expired)
+		return redisIndexesEmpty(ctx, s.rc, s.expiredPrefix)
 	}, probe)
 }
 
 // postgresCleanup copies the expired dataset into tables of their own and times Cleanup.
 func (s *sizeRun) postgresCleanup(ctx context.Context, probe func(context.Context) error) (Cleanup, error) {
-	st, err := NewPostgresStore(ctx, s.pool, s.schema, "x_")
+	st, err := NewPostgresStore(ctx, s.pool, s.expiredSchema, "af_")
 	if err != nil {
 		return Cleanup{}, err
 	}
 	defer st.Close()
-	if err := SeedPostgres(ctx, s.pool, s.schema, "x_", s.x); err != nil {
+	if err := SeedPostgres(ctx, s.pool, s.expiredSchema, "af_", s.x, 0, s.x.N); err != nil {
 		return Cleanup{}, err
 	}
 	deleted := int64(0)

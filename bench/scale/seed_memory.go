@@ -7,10 +7,11 @@ import (
 	"github.com/authframe/authframe/core/store"
 )
 
-// SeedStore writes d through the store's own API, one record at a time: the right way for
-// the memory store, where a call is a map write, and far too slow for a server.
-func SeedStore(ctx context.Context, st store.Store, d *Dataset) error {
-	for i := range d.N {
+// SeedStore writes users lo..hi-1 of d through the store's own API, one record at a time:
+// the right way for the memory store, where a call is a map write, and far too slow for a
+// server.
+func SeedStore(ctx context.Context, st store.Store, d *Dataset, lo, hi int) error {
+	for i := lo; i < hi; i++ {
 		if err := st.CreateUser(ctx, d.User(i)); err != nil {
 			return fmt.Errorf("seed user %d: %w", i, err)
 		}

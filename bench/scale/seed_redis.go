@@ -11,12 +11,12 @@ import (
 	"github.com/authframe/authframe/core/store"
 )
 
-// SeedRedis writes d under prefix in the Redis store's key layout (stores/redis/README.md,
+// SeedRedis writes users lo..hi-1 of d under prefix in the Redis store's key layout (stores/redis/README.md,
 // "Key layout"), a thousand users to a pipeline and four pipelines at a time; through the
 // store's API a million users would take seven million round trips. CheckSeed then reads
 // samples back through the store, so a layout that drifted from the store's fails the run
 // instead of measuring something else.
-func SeedRedis(ctx context.Context, c redis.UniversalClient, prefix string, d *Dataset) error {
+func SeedRedis(ctx context.Context, c redis.UniversalClient, prefix string, d *Dataset, lo, hi int) error {
 	const batch, workers = 1000, 4
 	next := make(chan int)
 	errs := make(chan error, workers)
@@ -26,7 +26,7 @@ func SeedRedis(ctx context.Context, c redis.UniversalClient, prefix string, d *D
 		go func() {
 			defer wg.Done()
 			for lo := range next {
-				if err := seedRedisBatch(ctx, c, prefix, d, lo, min(lo+batch, d.N)); err != nil {
+				if err := seedRedisBatch(ctx, c, prefix, d, lo, min(lo+batch, hi)); err != nil {
 					errs <- err
 					for range next { // drain so the producer ends
 					}
@@ -35,8 +35,8 @@ func SeedRedis(ctx context.Context, c redis.UniversalClient, prefix string, d *D
 			}
 		}()
 	}
-	for lo := 0; lo < d.N; lo += batch {
-		next <- lo
+	for b := lo; b < hi; b += batch {
+		next <- b
 	}
 	close(next)
 	wg.Wait()

@@ -19,32 +19,30 @@ import (
 	redisstore "github.com/authframe/authframe/stores/redis"
 )
 
-// RedisClient connects to url with the pool a deployment serving many concurrent requests
-// would give go-redis: enough connections that 256 callers queue on Redis's one thread
-// rather than on the pool (see PoolSize in BENCHMARKS.md), and context deadlines honoured,
-// which the shared cache requires.
-func RedisClient(url string) (*redis.Client, error) {
+// RedisClient connects to url with poolSize connections (0: go-redis's default, ten per
+// CPU) and context deadlines honoured, which the shared cache requires.
+func RedisClient(url string, poolSize int) (*redis.Client, error) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, err
 	}
-	opt.PoolSize = RedisPoolSize
-	opt.MinIdleConns = RedisPoolSize / 4
+	if poolSize > 0 {
+		opt.PoolSize = poolSize
+	}
 	opt.ContextTimeoutEnabled = true
 	return redis.NewClient(opt), nil
 }
 
-// RedisPoolSize is the go-redis pool of every measurement.
-const RedisPoolSize = 64
-
-// PostgresPool connects to url with maxConns connections.
+// PostgresPool connects to url with maxConns connections (0: pgxpool's default, four or
+// one per CPU).
 func PostgresPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, err
 	}
-	cfg.MaxConns = maxConns
-	cfg.MinConns = maxConns
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
 

@@ -25,9 +25,10 @@ func main() {
 	sizes := flag.String("sizes", "10000,100000,1000000", "dataset sizes, comma-separated")
 	cellsSize := flag.Int("cells-size", 100_000, "the size whose dataset the throughput cells run on (0: none)")
 	callers := flag.String("callers", "1,8,64,256", "concurrencies of the throughput cells")
-	slice := flag.Duration("slice", 300*time.Millisecond, "length of one slice of the interleaved comparison")
-	rounds := flag.Int("rounds", 3, "slices per side of each cell")
-	pgConns := flag.Int("pg-conns", 16, "PostgreSQL pool size")
+	slice := flag.Duration("slice", 100*time.Millisecond, "length of one slice of the interleaved comparison")
+	rounds := flag.Int("rounds", 10, "slices per side of each cell")
+	redisPool := flag.Int("redis-pool", 0, "go-redis pool size (0: its default, ten per CPU)")
+	pgConns := flag.Int("pg-conns", 16, "pgx pool size (0: its default, four or one per CPU)")
 	out := flag.String("out", "results/scale.json", "where to write the figures (empty: nowhere)")
 	flag.Parse()
 
@@ -38,6 +39,7 @@ func main() {
 		Cells:         scale.CellConfig{Rounds: *rounds, Slice: *slice},
 		Workload:      scale.WorkloadConfig{Callers: 8, Warm: 100_000, Calls: 100_000, ZipfS: 1.1, Seed: 17},
 		CacheSize:     100_000,
+		RedisPool:     *redisPool,
 		PostgresConns: int32(*pgConns),
 		Out:           os.Stdout,
 		Log:           os.Stderr,
