@@ -32,18 +32,24 @@ func (c Cleanup) PerRow() time.Duration {
 }
 
 // timeCleanup calls sweep until it reports that nothing is left (at most 1000 calls),
-// while probe runs in a loop on another goroutine.
+// while probe runs in a loop on another goroutine, from one call before the sweep starts
+// to the end.
 func timeCleanup(ctx context.Context, expired int, sweep func(context.Context) (done bool, err error), probe func(context.Context) error) (Cleanup, error) {
 	c := Cleanup{Expired: expired}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	var probeErr error
+	started := make(chan struct{})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for !stop.Load() {
 			t0 := time.Now()
-			if err := probe(ctx); err != nil {
+			err := probe(ctx)
+			if c.ProbeCalls == 0 {
+				close(started)
+			}
+			if err != nil {
 				probeErr = err
 				return
 			}
@@ -51,6 +57,7 @@ func timeCleanup(ctx context.Context, expired int, sweep func(context.Context) (
 			c.ProbeCalls++
 		}
 	}()
+	<-started
 	t0 := time.Now()
 	var err error
 	for c.Calls < 1000 {

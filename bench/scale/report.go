@@ -97,7 +97,11 @@ func verifications(s SizeResult) string {
 		if !ok {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s %v/%v, %v/%v, %.3f", name, us(v.FirstP50), us(v.FirstP99), us(v.CachedP50), us(v.CachedP99), v.HitRatio))
+		p := fmt.Sprintf("%s %v/%v, %v/%v, %.3f", name, us(v.FirstP50), us(v.FirstP99), us(v.CachedP50), us(v.CachedP99), v.HitRatio)
+		if v.Failed > 0 {
+			p += fmt.Sprintf(" (%d calls refused)", v.Failed)
+		}
+		parts = append(parts, p)
 	}
 	return strings.Join(parts, "; ")
 }

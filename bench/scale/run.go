@@ -15,8 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/authframe/authframe/core/memstore"
 	"github.com/authframe/authframe/core/store"
 	pgstore "github.com/authframe/authframe/stores/postgres"
@@ -235,9 +233,10 @@ type namedStore struct {
 	st   store.Store
 }
 
-// grow seeds users l.d.N..n-1 into every store: the memory store first and alone, so that
-// its heap growth per user is its own; then Redis and PostgreSQL side by side. It returns
-// each store's seeding time and the memory store's live heap per added user.
+// grow seeds users l.d.N..n-1 into every store, one store at a time (side by side they
+// only take turns on the machine's two cores, and the memory store's heap growth per user
+// must be its own), and reads samples back through each store. It returns each store's
+// seeding time and the memory store's live heap per added user.
 func (l *live) grow(ctx context.Context, n int) (map[string]time.Duration, float64, error) {
 	lo := l.d.N
 	took := map[string]time.Duration{}
@@ -248,24 +247,16 @@ func (l *live) grow(ctx context.Context, n int) (map[string]time.Duration, float
 	}
 	took[Memory] = time.Since(t0)
 	perUser := float64(liveHeap()-before) / float64(n-lo)
-	var g errgroup.Group
-	var rt, pt time.Duration
-	g.Go(func() error {
-		t0 := time.Now()
-		err := SeedRedis(ctx, l.rc, l.redisPrefix, l.d, lo, n)
-		rt = time.Since(t0)
-		return err
-	})
-	g.Go(func() error {
-		t0 := time.Now()
-		err := SeedPostgres(ctx, l.pg, l.schema, "af_", l.d, lo, n)
-		pt = time.Since(t0)
-		return err
-	})
-	if err := g.Wait(); err != nil {
+	t0 = time.Now()
+	if err := SeedRedis(ctx, l.rc, l.redisPrefix, l.d, lo, n); err != nil {
 		return nil, 0, err
 	}
-	took[Redis], took[Postgres] = rt, pt
+	took[Redis] = time.Since(t0)
+	t0 = time.Now()
+	if err := SeedPostgres(ctx, l.pg, l.schema, "af_", l.d, lo, n); err != nil {
+		return nil, 0, err
+	}
+	took[Postgres] = time.Since(t0)
 	l.d.N = n
 	for _, x := range l.stores() {
 		if err := CheckSeed(ctx, x.st, l.d); err != nil {

