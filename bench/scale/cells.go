@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/authframe/authframe/core/store"
 )
 
@@ -78,6 +80,9 @@ func RunCells(ctx context.Context, cfg CellConfig, benches []Bench, emit func(Ce
 	var out []Cell
 	for _, b := range benches {
 		for _, c := range cfg.Callers {
+			if ctx.Err() != nil {
+				return out
+			}
 			ours, raw := b.Prepare(c)
 			p := Interleave(ctx, c, cfg.Rounds, cfg.Slice, ours, raw)
 			cell := Cell{Store: b.Store, Op: b.Op, Callers: c, Ours: p.Ours, Raw: p.Raw, RawOp: b.RawOp,
@@ -160,6 +165,30 @@ func newRevocationFixture(now time.Time, total, recent int) revocationFixture {
 	return f
 }
 
+// parallel runs f(i) for i in 0..n-1 on 16 goroutines and returns the first error: the
+// set-up of the cells makes thousands of single calls, which one caller would spend most
+// of its time waiting on.
+func parallel(n int, f func(i int) error) error {
+	var next atomic.Int64
+	var g errgroup.Group
+	for range 16 {
+		g.Go(func() error {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				if err := f(i); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// addTo stores the fixture's revocations through st.
+func (f revocationFixture) addTo(ctx context.Context, st store.Store) error {
+	return parallel(len(f.All), func(i int) error { return st.AddRevocation(ctx, f.All[i]) })
+}
+
 // rateKeys are the login-rate counters the cells hit: one per client address and username,
 // as the Guard keys them, spread over many keys as a real login load is.
 func rateKeys(n int) []string {
@@ -205,10 +234,8 @@ func MemoryBenches(st store.Store, d *Dataset) ([]Bench, error) {
 		raw.sessions[ids[i]] = &memoryRawSession{s: d.Session(i), refresh: map[string]bool{string(d.RefreshHash(i, 0)): false}}
 	}
 	rf := newRevocationFixture(time.Now(), 1000, 10)
-	for _, r := range rf.All {
-		if err := st.AddRevocation(ctx, r); err != nil {
-			return nil, err
-		}
+	if err := rf.addTo(ctx, st); err != nil {
+		return nil, err
 	}
 	raw.revs = rf.All
 	keys := rateKeys(10_000)

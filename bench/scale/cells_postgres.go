@@ -23,10 +23,8 @@ func PostgresBenches(ctx context.Context, st store.Store, pool *pgxpool.Pool, sc
 		ids[i] = d.SessionID(i)
 	}
 	rf := newRevocationFixture(time.Now(), 1000, 10)
-	for _, r := range rf.All {
-		if err := st.AddRevocation(ctx, r); err != nil {
-			return nil, err
-		}
+	if err := rf.addTo(ctx, st); err != nil {
+		return nil, err
 	}
 	if _, err := pool.Exec(ctx, "ANALYZE "+table("revocations")); err != nil {
 		return nil, err

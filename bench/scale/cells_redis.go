@@ -64,10 +64,8 @@ func RedisBenches(ctx context.Context, st store.Store, c redis.UniversalClient, 
 		}
 	}
 	rf := newRevocationFixture(time.Now(), 1000, 10)
-	for _, r := range rf.All {
-		if err := st.AddRevocation(ctx, r); err != nil {
-			return nil, err
-		}
+	if err := rf.addTo(ctx, st); err != nil {
+		return nil, err
 	}
 	revAt := prefix + "{revocations}:at"
 	since := fmt.Sprint(rf.Since.UnixMilli())
@@ -141,21 +139,23 @@ func CacheBenches(ctx context.Context, cache *rediscache.Cache, c redis.Universa
 		}
 		keys[i] = base64.RawURLEncoding.EncodeToString(b[:])
 		rawKeys[i] = prefix + "raw:value:" + keys[i]
-		// The cache gives up on a call after 50 ms and then rests for a second (its
-		// breaker): on a loaded machine a seeding call is retried rather than failing
-		// the run.
+	}
+	// The cache gives up on a call after 50 ms and then rests for a second (its breaker):
+	// on a loaded machine a seeding call is retried rather than failing the run.
+	err := parallel(n, func(i int) error {
 		var err error
 		for try := 0; try < 50; try++ {
 			if err = cache.Set(ctx, keys[i], val, time.Hour); err == nil {
-				break
+				return nil
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("seed cache: %w", err)
-		}
+		return fmt.Errorf("seed cache: %w", err)
+	})
+	if err != nil {
+		return nil, err
 	}
-	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, k := range rawKeys {
 			p.Set(ctx, k, val, time.Hour)
 		}

@@ -381,7 +381,8 @@ func runCells(ctx context.Context, cfg *Config, logf func(string, ...any), rc *r
 	}
 	all = append(all, b...)
 	logf("cells: measuring")
-	return RunCells(ctx, cfg.Cells, all, func(c Cell) { fmt.Fprintln(cfg.Out, c.Line()) }), nil
+	cells := RunCells(ctx, cfg.Cells, all, func(c Cell) { fmt.Fprintln(cfg.Out, c.Line()) })
+	return cells, ctx.Err()
 }
 
 // memoryCleanup seeds a memory store whose clock then jumps past the deadline of every
@@ -392,8 +393,14 @@ func (s *sizeRun) memoryCleanup(ctx context.Context) (Cleanup, error) {
 	clock.Store(x.Session(0).CreatedAt.Add(time.Minute).UnixNano())
 	st := NewMemoryStore(func() time.Time { return time.Unix(0, clock.Load()) })
 	defer st.Close()
-	if err := SeedStore(ctx, st, x, 0, x.N); err != nil {
-		return Cleanup{}, err
+	// Sessions and their families only: the sweep never reads users.
+	for i := range x.N {
+		if err := st.CreateSession(ctx, x.Session(i)); err != nil {
+			return Cleanup{}, err
+		}
+		if err := st.AddRefreshToken(ctx, x.Refresh(i)); err != nil {
+			return Cleanup{}, err
+		}
 	}
 	keep := x.Session(0)
 	keep.ID, keep.ExpiresAt = "probe-session", x.Now.Add(time.Hour)

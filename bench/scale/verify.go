@@ -75,6 +75,11 @@ func VerifyWorkload(ctx context.Context, g *authframe.Guard, d *Dataset, tokens 
 			wctx := context.WithValue(ctx, tierKey{}, &tier)
 			out := make([]sample, 0, per)
 			for i := range warm + per {
+				if ctx.Err() != nil {
+					errs[w] = ctx.Err()
+					failed[w]++
+					return
+				}
 				tok := tokens.Get(int(z.Uint64()))
 				tier = ""
 				t0 := time.Now()
@@ -111,6 +116,9 @@ func VerifyWorkload(ctx context.Context, g *authframe.Guard, d *Dataset, tokens 
 	}
 	// A store that misses its operation timeout under load makes the Guard answer 503:
 	// that is a figure to report, not a broken run, unless it is more than the odd call.
+	if err := ctx.Err(); err != nil {
+		return v, err
+	}
 	if v.Failed*100 > v.Calls+v.Failed {
 		return v, fmt.Errorf("%d verifications failed: %w", v.Failed, errors.Join(errs...))
 	}

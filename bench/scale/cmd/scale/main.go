@@ -59,7 +59,8 @@ func main() {
 		for _, l := range scale.Summary(res) {
 			fmt.Println(l)
 		}
-		if *out != "" {
+		// A run that failed half way keeps the last complete run's figures.
+		if *out != "" && err == nil {
 			b, jerr := json.MarshalIndent(res, "", "  ")
 			if jerr == nil {
 				jerr = os.MkdirAll(filepath.Dir(*out), 0o755)
