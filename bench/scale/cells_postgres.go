@@ -15,7 +15,11 @@ import (
 // same pool: the session row by primary key; for the rotation, which must commit a write,
 // one UPDATE of a session row by primary key; the revocations at or after a time; and an
 // upsert of a counter.
-func PostgresBenches(ctx context.Context, st store.Store, pool *pgxpool.Pool, schema, prefix string, d *Dataset) ([]Bench, error) {
+//
+// small is the same store over a pool of pgxpool's default size (four connections on
+// this machine), for a diagnostic of the pool: the rotation through st beside the
+// rotation through small.
+func PostgresBenches(ctx context.Context, st, small store.Store, pool *pgxpool.Pool, schema, prefix string, d *Dataset) ([]Bench, error) {
 	table := func(name string) string { return pgx.Identifier{schema, prefix + name}.Sanitize() }
 	n := d.N
 	ids := make([]string, n)
@@ -46,8 +50,9 @@ func PostgresBenches(ctx context.Context, st store.Store, pool *pgxpool.Pool, sc
 		WHERE id = (SELECT session_id FROM fresh)`
 	keys := rateKeys(10_000)
 	pick := picker(n)
-	// The store rotates the first half of the sessions, the diagnostic's raw side the second.
-	oursRot, rawRot := newRotator(0, n/2), newRotator(n/2, n-n/2)
+	// The store rotates the first third of the sessions, the diagnostics' raw sides the
+	// others.
+	oursRot, rawRot, smallRot := newRotator(0, n/3), newRotator(n/3, n/3), newRotator(2*n/3, n-2*n/3)
 	rotate := func(ctx context.Context, k, g int) error {
 		_, err := st.RotateRefreshToken(ctx, ids[k], d.RefreshHash(k, g), d.RefreshHash(k, g+1), time.Now())
 		return err
@@ -78,6 +83,12 @@ func PostgresBenches(ctx context.Context, st store.Store, pool *pgxpool.Pool, sc
 				if err == nil && tag.RowsAffected() != 1 {
 					err = errNotFound
 				}
+				return err
+			})
+		}},
+		{Store: "postgres", Op: OpRefreshRotation, RawOp: "the same store on pgxpool's default pool", Diagnostic: true, Prepare: func(c int) (Op, Op) {
+			return oursRot.op(c, rotate), smallRot.op(c, func(ctx context.Context, k, g int) error {
+				_, err := small.RotateRefreshToken(ctx, ids[k], d.RefreshHash(k, g), d.RefreshHash(k, g+1), time.Now())
 				return err
 			})
 		}},

@@ -41,6 +41,13 @@ type Dataset struct {
 	PasswordHash string
 }
 
+// Grown is d with n users: the same records, since each is derived from its index.
+func (d *Dataset) Grown(n int) *Dataset {
+	g := *d
+	g.N = n
+	return &g
+}
+
 func (d *Dataset) digest(kind string, i, gen int) [32]byte {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(i))

@@ -81,8 +81,12 @@ func Summary(r *Results) []string {
 			if !ok {
 				continue
 			}
-			cl = append(cl, fmt.Sprintf("%s %v in %d calls (%v a session, slowest lookup meanwhile %v)", name,
-				c.Time.Round(time.Millisecond), c.Calls, c.PerRow(), c.ProbeMax.Round(time.Microsecond)))
+			p := fmt.Sprintf("%s %v in %d calls (%v a session, slowest lookup meanwhile %v", name,
+				c.Time.Round(time.Millisecond), c.Calls, c.PerRow(), c.ProbeMax.Round(time.Microsecond))
+			if c.ProbeFailed > 0 {
+				p += fmt.Sprintf(", %d of %d lookups failed", c.ProbeFailed, c.ProbeCalls)
+			}
+			cl = append(cl, p+")")
 		}
 		add("n=%d cleanup of %d expired sessions: %s", s.N, s.N, strings.Join(cl, "; "))
 	}
@@ -126,4 +130,123 @@ func orNone(s []string) string {
 		return "none"
 	}
 	return strings.Join(s, ", ")
+}
+
+// Markdown is the run's figures as the tables of BENCHMARKS.md's "Scale" section.
+func Markdown(r *Results) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	var callers []int
+	seen := map[int]bool{}
+	type row struct{ store, op, raw string }
+	var rows []row
+	seenRow := map[row]bool{}
+	cell := map[row]map[int]Cell{}
+	for _, c := range r.Cells {
+		if !seen[c.Callers] {
+			seen[c.Callers] = true
+			callers = append(callers, c.Callers)
+		}
+		k := row{c.Store, c.Op, c.RawOp}
+		if c.Diagnostic {
+			k.op += " (diagnostic)"
+		}
+		if !seenRow[k] {
+			seenRow[k] = true
+			rows = append(rows, k)
+			cell[k] = map[int]Cell{}
+		}
+		cell[k][c.Callers] = c
+	}
+	if len(rows) > 0 {
+		w("| store | operation | raw driver |")
+		for _, c := range callers {
+			w(" c=%d |", c)
+		}
+		w("\n|---|---|---|")
+		for range callers {
+			w("---|")
+		}
+		w("\n")
+		for _, k := range rows {
+			w("| %s | %s | %s |", k.store, k.op, k.raw)
+			for _, c := range callers {
+				x, ok := cell[k][c]
+				if !ok {
+					w(" |")
+					continue
+				}
+				w(" %s / %s (**%.2f**) |", kilo(x.Ours), kilo(x.Raw), x.Ratio())
+			}
+			w("\n")
+		}
+		w("\n")
+	}
+	if len(r.Sizes) == 0 {
+		return b.String()
+	}
+	w("| users |")
+	for _, s := range r.Sizes {
+		w(" %s |", shortCount(s.N))
+	}
+	w("\n|---|")
+	for range r.Sizes {
+		w("---|")
+	}
+	w("\n")
+	line := func(label string, f func(SizeResult) string) {
+		w("| %s |", label)
+		for _, s := range r.Sizes {
+			w(" %s |", f(s))
+		}
+		w("\n")
+	}
+	for _, st := range []string{Memory, Redis, Postgres} {
+		line(st+": first sight p50 / p99", func(s SizeResult) string {
+			v := s.Verify[st]
+			return fmt.Sprintf("%v / %v", us(v.FirstP50), us(v.FirstP99))
+		})
+	}
+	line("cache hit p50 / p99 (memory store)", func(s SizeResult) string {
+		v := s.Verify[Memory]
+		return fmt.Sprintf("%v / %v", us(v.CachedP50), us(v.CachedP99))
+	})
+	line("hit ratio", func(s SizeResult) string { return fmt.Sprintf("%.3f", s.Verify[Memory].HitRatio) })
+	line("bytes per cached principal (heap profile / live heap)", func(s SizeResult) string {
+		return fmt.Sprintf("%.0f / %.0f", s.Principal.Profile, s.Principal.Heap)
+	})
+	line("memory store: bytes per user with session", func(s SizeResult) string { return fmt.Sprintf("%.0f", s.MemoryPerUser) })
+	line("Redis: bytes per session (hash + user index + global indexes)", func(s SizeResult) string {
+		return fmt.Sprintf("%.0f (%.0f + %.0f + %.0f)", s.Redis.PerSession, s.Redis.Session, s.Redis.UserSessions, s.Redis.Indexes)
+	})
+	line("Redis: bytes per user", func(s SizeResult) string { return fmt.Sprintf("%.0f", s.Redis.PerUser) })
+	line("PostgreSQL: bytes per session (table + indexes + refresh family)", func(s SizeResult) string {
+		return fmt.Sprintf("%.0f (%.0f + %.0f + %.0f)", s.Postgres.PerSession, s.Postgres.SessionTable, s.Postgres.SessionIndexes, s.Postgres.Refresh)
+	})
+	line("PostgreSQL: bytes per user", func(s SizeResult) string { return fmt.Sprintf("%.0f", s.Postgres.PerUser) })
+	for _, st := range []string{Memory, Redis, Postgres} {
+		line(st+": cleanup of as many expired sessions (calls; per session; slowest lookup meanwhile)", func(s SizeResult) string {
+			c := s.Cleanup[st]
+			f := fmt.Sprintf("%v (%d; %v; %v", c.Time.Round(time.Millisecond), c.Calls, c.PerRow().Round(100*time.Nanosecond), c.ProbeMax.Round(time.Millisecond))
+			if c.ProbeFailed > 0 {
+				f += fmt.Sprintf(", %d lookups failed", c.ProbeFailed)
+			}
+			return f + ")"
+		})
+	}
+	line("seeding the users added: memory, Redis, PostgreSQL", func(s SizeResult) string {
+		return fmt.Sprintf("%v, %v, %v", s.Seed[Memory].Round(time.Second/10), s.Seed[Redis].Round(time.Second/10), s.Seed[Postgres].Round(time.Second/10))
+	})
+	return b.String()
+}
+
+// kilo writes ops/s as 1.2M, 45.1k or 950.
+func kilo(f float64) string {
+	switch {
+	case f >= 1e6:
+		return fmt.Sprintf("%.2fM", f/1e6)
+	case f >= 1e3:
+		return fmt.Sprintf("%.1fk", f/1e3)
+	}
+	return fmt.Sprintf("%.0f", f)
 }

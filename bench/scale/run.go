@@ -283,8 +283,21 @@ type sizeRun struct {
 func (s *sizeRun) measure(ctx context.Context) (SizeResult, error) {
 	n := s.x.N
 	r := SizeResult{N: n, Verify: map[string]Verification{}, Cleanup: map[string]Cleanup{}}
-	s.logf("size %d: seeding", n)
 	var err error
+	// The measurements that build heaps of their own come before the live memory store
+	// grows to n users: every full collection they need then marks the previous size's
+	// heap, not this one's.
+	if r.Principal, err = CachedPrincipalBytes(ctx, s.l.d.Grown(n), s.cfg.CacheSize, 10_000); err != nil {
+		return r, err
+	}
+	s.logf("size %d: %.0f bytes per cached principal by the heap profile (%.0f by the live heap), %d entries", n,
+		r.Principal.Profile, r.Principal.Heap, r.Principal.Entries)
+	if r.Cleanup[Memory], err = s.memoryCleanup(ctx); err != nil {
+		return r, err
+	}
+	s.logCleanup(Memory, r.Cleanup[Memory])
+
+	s.logf("size %d: seeding", n)
 	if r.Seed, r.MemoryPerUser, err = s.l.grow(ctx, n); err != nil {
 		return r, err
 	}
@@ -314,13 +327,6 @@ func (s *sizeRun) measure(ctx context.Context) (SizeResult, error) {
 		s.logf("size %d: %s verification: first sight p50 %v p99 %v, cached p50 %v p99 %v, hit ratio %.3f", n, x.name,
 			v.FirstP50, v.FirstP99, v.CachedP50, v.CachedP99, v.HitRatio)
 	}
-	tokens = nil
-
-	if r.Principal, err = CachedPrincipalBytes(ctx, d, s.cfg.CacheSize, 10_000); err != nil {
-		return r, err
-	}
-	s.logf("size %d: %.0f bytes per cached principal by the heap profile (%.0f by the live heap), %d entries", n,
-		r.Principal.Profile, r.Principal.Heap, r.Principal.Entries)
 
 	probe := func(st store.Store) func(context.Context) error {
 		id := d.SessionID(n / 3)
@@ -329,21 +335,21 @@ func (s *sizeRun) measure(ctx context.Context) (SizeResult, error) {
 			return found(ok, err)
 		}
 	}
-	if r.Cleanup[Memory], err = s.memoryCleanup(ctx); err != nil {
-		return r, err
-	}
 	if r.Cleanup[Redis], err = s.redisCleanup(ctx, probe(s.l.rs)); err != nil {
 		return r, err
 	}
+	s.logCleanup(Redis, r.Cleanup[Redis])
 	if r.Cleanup[Postgres], err = s.postgresCleanup(ctx, probe(s.l.ps)); err != nil {
 		return r, err
 	}
-	for _, name := range []string{Memory, Redis, Postgres} {
-		c := r.Cleanup[name]
-		s.logf("size %d: %s cleanup of %d expired sessions: %v in %d calls (%v a session); slowest lookup meanwhile %v", n, name,
-			c.Expired, c.Time.Round(time.Millisecond), c.Calls, c.PerRow(), c.ProbeMax.Round(time.Microsecond))
-	}
+	s.logCleanup(Postgres, r.Cleanup[Postgres])
 	return r, nil
+}
+
+func (s *sizeRun) logCleanup(name string, c Cleanup) {
+	s.logf("size %d: %s cleanup of %d expired sessions (seeded in %v): %v in %d calls (%v a session); slowest of %d lookups meanwhile %v, %d failed",
+		s.x.N, name, c.Expired, c.Seed.Round(time.Millisecond), c.Time.Round(time.Millisecond), c.Calls, c.PerRow(), c.ProbeCalls,
+		c.ProbeMax.Round(time.Microsecond), c.ProbeFailed)
 }
 
 // runCells seeds the cells' dataset of n users into l's stores and runs every cell.
@@ -367,7 +373,17 @@ func runCells(ctx context.Context, cfg *Config, logf func(string, ...any), rc *r
 		return nil, err
 	}
 	all = append(all, b...)
-	if b, err = PostgresBenches(ctx, l.ps, pool, l.schema, "af_", d); err != nil {
+	smallPool, err := PostgresPool(ctx, cfg.DatabaseURL, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer smallPool.Close()
+	small, err := NewPostgresStore(ctx, smallPool, l.schema, "af_")
+	if err != nil {
+		return nil, err
+	}
+	defer small.Close()
+	if b, err = PostgresBenches(ctx, l.ps, small, pool, l.schema, "af_", d); err != nil {
 		return nil, err
 	}
 	all = append(all, b...)
@@ -393,6 +409,7 @@ func (s *sizeRun) memoryCleanup(ctx context.Context) (Cleanup, error) {
 	clock.Store(x.Session(0).CreatedAt.Add(time.Minute).UnixNano())
 	st := NewMemoryStore(func() time.Time { return time.Unix(0, clock.Load()) })
 	defer st.Close()
+	t0 := time.Now()
 	// Sessions and their families only: the sweep never reads users.
 	for i := range x.N {
 		if err := st.CreateSession(ctx, x.Session(i)); err != nil {
@@ -408,6 +425,7 @@ func (s *sizeRun) memoryCleanup(ctx context.Context) (Cleanup, error) {
 		return Cleanup{}, err
 	}
 	clock.Store(x.Now.UnixNano())
+	seed := time.Since(t0)
 	c, err := timeCleanup(ctx, x.N, func(context.Context) (bool, error) {
 		st.Cleanup()
 		return true, nil
@@ -418,6 +436,7 @@ func (s *sizeRun) memoryCleanup(ctx context.Context) (Cleanup, error) {
 	if err != nil {
 		return c, err
 	}
+	c.Seed = seed
 	stats, err := st.Stats(ctx)
 	if err == nil && stats.LiveSessions != 1 {
 		err = fmt.Errorf("memory cleanup left %d sessions", stats.LiveSessions)
@@ -428,20 +447,24 @@ func (s *sizeRun) memoryCleanup(ctx context.Context) (Cleanup, error) {
 // redisCleanup seeds the indexes with the ids of sessions whose hashes Redis has already
 // expired, and calls the store's Cleanup until the indexes are empty.
 func (s *sizeRun) redisCleanup(ctx context.Context, probe func(context.Context) error) (Cleanup, error) {
+	t0 := time.Now()
 	if err := SeedRedis(ctx, s.rc, s.expiredPrefix, s.x, 0, s.x.N); err != nil {
 		return Cleanup{}, err
 	}
+	seed := time.Since(t0)
 	st, err := NewRedisStore(ctx, s.rc, s.expiredPrefix)
 	if err != nil {
 		return Cleanup{}, err
 	}
 	defer st.Close()
-	return timeCleanup(ctx, s.x.N, func(ctx context.Context) (bool, error) {
+	c, err := timeCleanup(ctx, s.x.N, func(ctx context.Context) (bool, error) {
 		if err := st.Cleanup(ctx); err != nil {
 			return false, err
 		}
 		return redisIndexesEmpty(ctx, s.rc, s.expiredPrefix)
 	}, probe)
+	c.Seed = seed
+	return c, err
 }
 
 // postgresCleanup copies the expired dataset into tables of their own and times Cleanup.
@@ -451,9 +474,11 @@ func (s *sizeRun) postgresCleanup(ctx context.Context, probe func(context.Contex
 		return Cleanup{}, err
 	}
 	defer st.Close()
+	t0 := time.Now()
 	if err := SeedPostgres(ctx, s.pool, s.expiredSchema, "af_", s.x, 0, s.x.N); err != nil {
 		return Cleanup{}, err
 	}
+	seed := time.Since(t0)
 	deleted := int64(0)
 	c, err := timeCleanup(ctx, s.x.N, func(ctx context.Context) (bool, error) {
 		// One call deletes the whole backlog, a thousand rows to a statement.
@@ -464,33 +489,35 @@ func (s *sizeRun) postgresCleanup(ctx context.Context, probe func(context.Contex
 	if err == nil && deleted != int64(s.x.N) {
 		err = fmt.Errorf("postgres cleanup deleted %d rows of %d", deleted, s.x.N)
 	}
+	c.Seed = seed
 	return c, err
 }
 
-// DeleteRedisPrefix unlinks every key under prefix and reports how many.
+// DeleteRedisPrefix unlinks every key under prefix and reports how many: each page of the
+// scan goes in one pipeline of UNLINKs.
 func DeleteRedisPrefix(ctx context.Context, c redis.UniversalClient, prefix string) (int, error) {
 	total := 0
-	it := c.Scan(ctx, 0, prefix+"*", 10_000).Iterator()
-	batch := make([]string, 0, 1000)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	var cursor uint64
+	for {
+		keys, next, err := c.Scan(ctx, cursor, prefix+"*", 10_000).Result()
+		if err != nil {
+			return total, err
 		}
-		err := c.Unlink(ctx, batch...).Err()
-		total += len(batch)
-		batch = batch[:0]
-		return err
-	}
-	for it.Next(ctx) {
-		batch = append(batch, it.Val())
-		if len(batch) == cap(batch) {
-			if err := flush(); err != nil {
+		if len(keys) > 0 {
+			_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for lo := 0; lo < len(keys); lo += 1000 {
+					p.Unlink(ctx, keys[lo:min(lo+1000, len(keys))]...)
+				}
+				return nil
+			})
+			if err != nil {
 				return total, err
 			}
+			total += len(keys)
 		}
+		if next == 0 {
+			return total, nil
+		}
+		cursor = next
 	}
-	if err := it.Err(); err != nil {
-		return total, err
-	}
-	return total, flush()
 }

@@ -46,6 +46,7 @@ func SeedRedis(ctx context.Context, c redis.UniversalClient, prefix string, d *D
 
 func seedRedisBatch(ctx context.Context, c redis.UniversalClient, p string, d *Dataset, lo, hi int) error {
 	users := make([]redis.Z, 0, hi-lo)
+	names := make([]any, 0, 2*(hi-lo))
 	sessions := make([]redis.Z, 0, hi-lo)
 	live := make([]redis.Z, 0, hi-lo)
 	_, err := c.Pipelined(ctx, func(pl redis.Pipeliner) error {
@@ -55,7 +56,7 @@ func seedRedisBatch(ctx context.Context, c redis.UniversalClient, p string, d *D
 			if !d.Expired {
 				pl.HSet(ctx, p+"user:"+u.ID, "n", u.Username, "h", u.PasswordHash, "r", packList(u.Roles...),
 					"c", msString(u.CreatedAt.UnixMilli()), "m", msString(u.UpdatedAt.UnixMilli()))
-				pl.Set(ctx, p+"username:"+u.Username, u.ID, 0)
+				names = append(names, p+"username:"+u.Username, u.ID)
 				pl.HSet(ctx, p+"session:"+s.ID, sessionFieldValues(&s, &r)...)
 				pl.PExpireAt(ctx, p+"session:"+s.ID, s.Deadline())
 				pl.ZAdd(ctx, p+"user-sessions:"+u.ID, redis.Z{Score: float64(s.CreatedAt.UnixMilli()), Member: s.ID})
@@ -68,6 +69,7 @@ func seedRedisBatch(ctx context.Context, c redis.UniversalClient, p string, d *D
 			live = append(live, redis.Z{Score: float64(deadline), Member: s.ID})
 		}
 		if len(users) > 0 {
+			pl.MSet(ctx, names...)
 			pl.ZAdd(ctx, p+"{index}:users", users...)
 		}
 		pl.ZAdd(ctx, p+"{index}:sessions", sessions...)
