@@ -28,6 +28,11 @@ type Verification struct {
 
 // WorkloadConfig shapes the verification workload.
 type WorkloadConfig struct {
+	// Callers run the workload in closed loops. More callers than processors measure the
+	// scheduler more than the store: with most calls answered by the cache without ever
+	// blocking, a caller whose store call has returned waits for a processor that the
+	// others keep busy: on this machine's two processors, the median Redis first sight
+	// at 10 000 users (98% hits) took 545 µs with 8 callers and 97 to 117 µs with 2.
 	Callers int
 	// Warm calls run first and are not recorded, so that the cache holds what the
 	// workload keeps asking for; Calls are then recorded.

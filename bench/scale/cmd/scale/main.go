@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,6 +29,7 @@ func main() {
 	callers := flag.String("callers", "1,8,64,256", "concurrencies of the throughput cells")
 	slice := flag.Duration("slice", 100*time.Millisecond, "length of one slice of the interleaved comparison")
 	rounds := flag.Int("rounds", 10, "slices per side of each cell")
+	workers := flag.Int("workload-callers", runtime.GOMAXPROCS(0), "callers of the verification workload (default: one per processor)")
 	redisPool := flag.Int("redis-pool", 0, "go-redis pool size (0: its default, ten per CPU)")
 	pgConns := flag.Int("pg-conns", 16, "pgx pool size (0: its default, four or one per CPU)")
 	out := flag.String("out", "results/scale.json", "where to write the figures (empty: nowhere)")
@@ -38,7 +40,7 @@ func main() {
 		DatabaseURL:   env("AUTHFRAME_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
 		CellsSize:     *cellsSize,
 		Cells:         scale.CellConfig{Rounds: *rounds, Slice: *slice},
-		Workload:      scale.WorkloadConfig{Callers: 8, Warm: 100_000, Calls: 100_000, ZipfS: 1.1, Seed: 17},
+		Workload:      scale.WorkloadConfig{Callers: *workers, Warm: 100_000, Calls: 100_000, ZipfS: 1.1, Seed: 17},
 		CacheSize:     100_000,
 		RedisPool:     *redisPool,
 		PostgresConns: int32(*pgConns),
