@@ -165,13 +165,13 @@ func newRevocationFixture(now time.Time, total, recent int) revocationFixture {
 	return f
 }
 
-// parallel runs f(i) for i in 0..n-1 on 16 goroutines and returns the first error: the
-// set-up of the cells makes thousands of single calls, which one caller would spend most
-// of its time waiting on.
-func parallel(n int, f func(i int) error) error {
+// parallel runs f(i) for i in 0..n-1 on callers goroutines and returns the first error:
+// the set-up of the cells makes thousands of single calls, which one caller would spend
+// most of its time waiting on.
+func parallel(callers, n int, f func(i int) error) error {
 	var next atomic.Int64
 	var g errgroup.Group
-	for range 16 {
+	for range callers {
 		g.Go(func() error {
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
 				if err := f(i); err != nil {
@@ -184,9 +184,11 @@ func parallel(n int, f func(i int) error) error {
 	return g.Wait()
 }
 
-// addTo stores the fixture's revocations through st.
-func (f revocationFixture) addTo(ctx context.Context, st store.Store) error {
-	return parallel(len(f.All), func(i int) error { return st.AddRevocation(ctx, f.All[i]) })
+// addTo stores the fixture's revocations through st, callers at a time. PostgreSQL takes
+// one caller: each revocation is a NOTIFY, whose commits PostgreSQL serializes, and side
+// by side they queue past the store's operation timeout on a loaded machine.
+func (f revocationFixture) addTo(ctx context.Context, st store.Store, callers int) error {
+	return parallel(callers, len(f.All), func(i int) error { return st.AddRevocation(ctx, f.All[i]) })
 }
 
 // rateKeys are the login-rate counters the cells hit: one per client address and username,
@@ -234,7 +236,7 @@ func MemoryBenches(st store.Store, d *Dataset) ([]Bench, error) {
 		raw.sessions[ids[i]] = &memoryRawSession{s: d.Session(i), refresh: map[string]bool{string(d.RefreshHash(i, 0)): false}}
 	}
 	rf := newRevocationFixture(time.Now(), 1000, 10)
-	if err := rf.addTo(ctx, st); err != nil {
+	if err := rf.addTo(ctx, st, 16); err != nil {
 		return nil, err
 	}
 	raw.revs = rf.All

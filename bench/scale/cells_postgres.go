@@ -27,7 +27,7 @@ func PostgresBenches(ctx context.Context, st, small store.Store, pool *pgxpool.P
 		ids[i] = d.SessionID(i)
 	}
 	rf := newRevocationFixture(time.Now(), 1000, 10)
-	if err := rf.addTo(ctx, st); err != nil {
+	if err := rf.addTo(ctx, st, 1); err != nil {
 		return nil, err
 	}
 	if _, err := pool.Exec(ctx, "ANALYZE "+table("revocations")); err != nil {

@@ -64,7 +64,7 @@ func RedisBenches(ctx context.Context, st store.Store, c redis.UniversalClient, 
 		}
 	}
 	rf := newRevocationFixture(time.Now(), 1000, 10)
-	if err := rf.addTo(ctx, st); err != nil {
+	if err := rf.addTo(ctx, st, 16); err != nil {
 		return nil, err
 	}
 	revAt := prefix + "{revocations}:at"
@@ -142,7 +142,7 @@ func CacheBenches(ctx context.Context, cache *rediscache.Cache, c redis.Universa
 	}
 	// The cache gives up on a call after 50 ms and then rests for a second (its breaker):
 	// on a loaded machine a seeding call is retried rather than failing the run.
-	err := parallel(n, func(i int) error {
+	err := parallel(16, n, func(i int) error {
 		var err error
 		for try := 0; try < 50; try++ {
 			if err = cache.Set(ctx, keys[i], val, time.Hour); err == nil {
