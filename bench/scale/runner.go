@@ -24,11 +24,16 @@ func Throughput(ctx context.Context, callers int, d time.Duration, op Op) (ok, f
 			<-start
 			var good, bad int64
 			for i := 0; !stop.Load(); i++ {
-				if op(ctx, w, i) != nil {
-					bad++
-				} else {
+				if op(ctx, w, i) == nil {
 					good++
+					continue
 				}
+				// A caller refused (a timeout, an open circuit breaker) waits a
+				// millisecond before its next call, as a client answered 503 would: in a
+				// tight loop, instant refusals would be counted by the million and take the
+				// processors from the server that is catching up.
+				bad++
+				time.Sleep(time.Millisecond)
 			}
 			okN.Add(good)
 			failN.Add(bad)
