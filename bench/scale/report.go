@@ -235,7 +235,7 @@ func Markdown(r *Results) string {
 		})
 	}
 	line("seeding the users added: memory, Redis, PostgreSQL", func(s SizeResult) string {
-		return fmt.Sprintf("%v, %v, %v", s.Seed[Memory].Round(time.Second/10), s.Seed[Redis].Round(time.Second/10), s.Seed[Postgres].Round(time.Second/10))
+		return fmt.Sprintf("%v, %v, %v", s.Seed[Memory].Round(10*time.Millisecond), s.Seed[Redis].Round(10*time.Millisecond), s.Seed[Postgres].Round(10*time.Millisecond))
 	})
 	return b.String()
 }
