@@ -4,7 +4,7 @@ MODULES := $(shell find . -name go.mod -not -path './.git/*' -not -path '*/testd
 GO ?= go
 TESTFLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: test race vet fmt-check files-check tidy-check tidy bench bench-peers run test-gowork-off check integration-hint
+.PHONY: test race vet fmt-check files-check tidy-check tidy bench bench-peers bench-scale bench-plots run test-gowork-off check integration-hint
 
 ## test: every module's tests with the race detector (integration tests need the env vars below)
 test: integration-hint
@@ -84,6 +84,16 @@ bench:
 ## bench-peers: authframe's adapters side by side with other JWT middlewares
 bench-peers:
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee /tmp/authframe-bench-peers.txt
+
+## bench-scale: issue 17's scale measurements (bench/scale) against the Redis and PostgreSQL of
+## AUTHFRAME_TEST_REDIS_URL and AUTHFRAME_TEST_DATABASE_URL (local defaults), about ten minutes;
+## the figures go to bench/scale/results/scale.json, the output to /tmp/authframe-bench-scale.txt
+bench-scale:
+	cd bench/scale && $(GO) run ./cmd/scale -out results/scale.json 2>&1 | tee /tmp/authframe-bench-scale.txt; exit $${PIPESTATUS[0]}
+
+## bench-plots: the SVG charts of bench/scale/results/scale.json, into bench/scale/charts
+bench-plots:
+	cd bench/scale && $(GO) run ./cmd/plots -in results/scale.json -out charts
 
 ## run: the net/http example with no setup: memory store, in-process cache, a fresh key
 run:
