@@ -154,13 +154,28 @@ func (s *Store) cleanupLoop() {
 // Cleanup removes every expired record now. The cleanup goroutine calls it on its interval.
 func (s *Store) Cleanup() {
 	now := s.now()
-	s.sessMu.Lock()
+	// Find the expired sessions under the read lock, which lookups share, then delete them
+	// in small batches under the write lock: a sweep of a million sessions must not stall
+	// every request for seconds.
+	var expired []string
+	s.sessMu.RLock()
 	for id, e := range s.sessions {
 		if !e.s.Live(now) {
-			s.removeSessionLocked(id)
+			expired = append(expired, id)
 		}
 	}
-	s.sessMu.Unlock()
+	s.sessMu.RUnlock()
+	for len(expired) > 0 {
+		n := min(len(expired), cleanupBatch)
+		s.sessMu.Lock()
+		for _, id := range expired[:n] {
+			if e, ok := s.sessions[id]; ok && !e.s.Live(now) {
+				s.removeSessionLocked(id)
+			}
+		}
+		s.sessMu.Unlock()
+		expired = expired[n:]
+	}
 
 	s.revMu.Lock()
 	s.revocations = slices.DeleteFunc(s.revocations, func(r store.Revocation) bool { return !now.Before(r.ExpiresAt) })
@@ -182,6 +197,9 @@ func (s *Store) Cleanup() {
 	}
 	s.keyMu.Unlock()
 }
+
+// cleanupBatch bounds how many sessions one hold of the write lock deletes.
+const cleanupBatch = 1024
 
 func cloneUser(u store.User) store.User {
 	u.Roles = slices.Clone(u.Roles)
