@@ -102,21 +102,21 @@ func startGateway(t testing.TB, up *upstream, env ...string) *gw {
 	if up != nil {
 		env = append([]string{"AUTHFRAME_UPSTREAM=" + up.URL}, env...)
 	}
-	a := newApp(t, env...)
+	a := newApp(t, app.LoadGatewayConfig, env...)
 	srv := httptest.NewServer(newGateway(a, testTimeouts))
 	t.Cleanup(srv.Close)
 	return &gw{app: a, base: srv.URL, addr: srv.Listener.Addr().String(), up: up}
 }
 
-// newApp builds an App from env with LoadGatewayConfig; later entries win.
-func newApp(t testing.TB, env ...string) *app.App {
+// newApp builds an App from env read by load; later entries win.
+func newApp(t testing.TB, load func(func(string) string) (app.Config, error), env ...string) *app.App {
 	t.Helper()
 	vars := map[string]string{}
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
 		vars[k] = v
 	}
-	cfg, err := app.LoadGatewayConfig(func(k string) string { return vars[k] })
+	cfg, err := load(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
