@@ -185,11 +185,12 @@ func (a *App) Close() {
 	a.closers = nil
 }
 
-// Main is the shared start-up of every example: configuration, logger, App. It exits with
-// a one-line error on bad configuration.
-func Main(framework string) (*App, func()) {
+// Main is the shared start-up of every example: configuration (read by load: LoadConfig,
+// or LoadGatewayConfig for the gateway), logger, App. It exits with a one-line error on
+// bad configuration.
+func Main(framework string, load func(getenv func(string) string) (Config, error)) (*App, func()) {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cfg, err := LoadConfig(os.Getenv)
+	cfg, err := load(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "authframe example:", err)
 		os.Exit(2)
@@ -250,8 +251,11 @@ func (a *App) ServeFunc(listen func(addr string) error, shutdown func(context.Co
 
 // Run is an example's main: configuration, App, serve, close; any failure exits 1 with a
 // one-line error.
-func Run(framework string, serve func(a *App) error) {
-	a, closeApp := Main(framework)
+func Run(framework string, serve func(a *App) error) { RunWith(framework, LoadConfig, serve) }
+
+// RunWith is Run with another configuration loader.
+func RunWith(framework string, load func(getenv func(string) string) (Config, error), serve func(a *App) error) {
+	a, closeApp := Main(framework, load)
 	err := serve(a)
 	closeApp()
 	if err != nil {

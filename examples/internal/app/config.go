@@ -48,6 +48,8 @@ type Config struct {
 	// Timeouts are the server's connection deadlines; the environment does not set them
 	// (LoadConfig leaves the defaults), tests shorten them.
 	Timeouts Timeouts
+	// Gateway is examples/gateway's own part, read by LoadGatewayConfig only.
+	Gateway GatewayConfig
 }
 
 // LoadConfig reads the environment through getenv. Every bad value is an error naming its
