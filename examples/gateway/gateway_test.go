@@ -50,6 +50,8 @@ func TestForwardsAnAuthenticatedRequestWithTheCallersIdentity(t *testing.T) {
 		"X-Auth-Method":      {"bearer"},
 		"X-Request-Id":       id,
 		"X-Forwarded-For":    {"127.0.0.1"},
+		"X-Forwarded-Host":   {g.addr},
+		"X-Forwarded-Proto":  {"http"},
 		"Authorization":      nil,
 	}
 	for k, v := range want {

@@ -104,7 +104,7 @@ func (gw *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The id is always the gateway's own, whatever X-Request-ID the client sent: it is
 	// the one the upstream and the gateway log the request under.
 	id := endpoint.RequestID("")
-	w.Header().Set(headerRequestID, id)
+	w.Header()[headerRequestID] = []string{id}
 	r = r.WithContext(endpoint.ContextWithRequestID(r.Context(), id))
 	switch {
 	case r.Method == http.MethodConnect:
@@ -172,38 +172,54 @@ func (headersOnly) Cookie(string) string { return "" }
 // rewrite makes the upstream request: the cleaned path (the upstream sees the path that
 // was authorized, not one it might resolve differently) under the upstream URL, the
 // client's headers without credentials and without any identity header the client wrote,
-// then the gateway's own identity headers.
+// then the gateway's own headers.
 func (gw *gateway) rewrite(pr *httputil.ProxyRequest) {
 	in, out := pr.In, pr.Out
 	if p := app.CleanPath(in.URL.Path); p != in.URL.Path {
 		out.URL.Path, out.URL.RawPath = p, ""
 	}
 	pr.SetURL(gw.cfg.Upstream)
-	pr.SetXForwarded()
 
-	h := out.Header
-	for name := range h {
-		if isIdentityHeader(name) {
-			delete(h, name)
+	// A map made at its final size: filled one header at a time, the proxy's copy would
+	// outgrow its first buckets and be rehashed on most requests.
+	h := make(http.Header, len(out.Header)+len(identityHeaders)+3)
+	for name, v := range out.Header {
+		switch {
+		case name == "Authorization", name == "X-Api-Key", isIdentityHeader(name):
+		case name == "Cookie":
+			if kept := withoutCookie(v, gw.sessionCookie); len(kept) > 0 {
+				h[name] = kept
+			}
+		default:
+			h[name] = v
 		}
 	}
-	h.Del("Authorization")
-	h.Del("X-Api-Key")
-	if lines := h["Cookie"]; len(lines) > 0 {
-		if kept := withoutCookie(lines, gw.sessionCookie); len(kept) > 0 {
-			h["Cookie"] = kept
-		} else {
-			delete(h, "Cookie")
-		}
-	}
+	out.Header = h
 
-	h[headerRequestID] = []string{endpoint.RequestIDFromContext(in.Context())}
+	// Every value the gateway sets is a one-value slice of this one array.
+	vals := make([]string, 0, len(identityHeaders)+3)
+	set := func(name, value string) {
+		vals = append(vals, value)
+		h[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	// What SetXForwarded sets, the client's own forwarding headers having been dropped by
+	// the proxy.
+	if ip, _, err := net.SplitHostPort(in.RemoteAddr); err == nil {
+		set("X-Forwarded-For", ip)
+	}
+	set("X-Forwarded-Host", in.Host)
+	if in.TLS != nil {
+		set("X-Forwarded-Proto", "https")
+	} else {
+		set("X-Forwarded-Proto", "http")
+	}
+	set(headerRequestID, endpoint.RequestIDFromContext(in.Context()))
 	if p, ok := authframe.PrincipalFromContext(in.Context()); ok {
-		h[headerUserID] = []string{p.UserID}
-		h[headerUserName] = []string{p.Username}
-		h[headerRoles] = []string{strings.Join(p.Roles, ",")}
-		h[headerPermissions] = []string{strings.Join(p.Permissions, ",")}
-		h[headerAuthMethod] = []string{string(p.Method)}
+		set(headerUserID, p.UserID)
+		set(headerUserName, p.Username)
+		set(headerRoles, strings.Join(p.Roles, ","))
+		set(headerPermissions, strings.Join(p.Permissions, ","))
+		set(headerAuthMethod, string(p.Method))
 	}
 }
 
