@@ -100,6 +100,8 @@ func newTransport(t upstreamTimeouts) *http.Transport {
 
 var errNotAPath = endpoint.BadRequest("the request target must be an absolute path")
 
+// ServeHTTP answers the gateway's own routes and the requests it refuses, and forwards the
+// rest.
 func (gw *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The id is always the gateway's own, whatever X-Request-ID the client sent: it is
 	// the one the upstream and the gateway log the request under.
