@@ -212,7 +212,7 @@ func discoverJWKS(ctx context.Context, client *http.Client, issuer string) (stri
 	return doc.JWKSURI, nil
 }
 
-// remotePermissions maps the source's permission claims of a remote token.
+// permissions maps the source's permission claims of a remote token onto permissions.
 func (s *remoteSource) permissions(c *parsedClaims) []string {
 	var out []string
 	for _, name := range s.permClaim {
