@@ -81,7 +81,6 @@ func NewHandlers(guard *authframe.Guard, cfg Config) *Handlers {
 // Limit is the body limit the handlers enforce.
 func (h *Handlers) Limit() int64 { return h.cfg.BodyLimit }
 
-
 // Route is one standard route: its method, its path relative to the mount point, and
 // whether it needs an authenticated caller (the adapters put their middleware in front).
 type Route struct {
