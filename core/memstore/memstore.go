@@ -468,6 +468,18 @@ func (s *Store) Hit(_ context.Context, key string, window time.Duration) (int64,
 	return e.count, e.reset.Sub(now), nil
 }
 
+// Peek implements store.RateLimitPeeker.
+func (s *Store) Peek(_ context.Context, key string) (int64, time.Duration, error) {
+	now := s.now()
+	s.rateMu.Lock()
+	defer s.rateMu.Unlock()
+	e, ok := s.rates[key]
+	if !ok || !now.Before(e.reset) {
+		return 0, 0, nil
+	}
+	return e.count, e.reset.Sub(now), nil
+}
+
 // Stats implements store.StatsReporter.
 func (s *Store) Stats(context.Context) (store.Stats, error) {
 	now := s.now()

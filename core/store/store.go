@@ -134,8 +134,11 @@ type Client struct {
 // of the key, computed by the caller: no store ever sees the key. The key is found by its
 // hash when presented, and named by ID when its owner lists or deletes it.
 type APIKey struct {
-	ID          string
-	UserID      string
+	ID     string
+	UserID string
+	// Username is the owner's username, kept with the key so that a key seen for the first
+	// time is verified with one store round trip (usernames never change).
+	Username    string
 	Name        string
 	Permissions []string
 	Hash        []byte
@@ -225,6 +228,16 @@ type RateLimitStore interface {
 	// (including this one) and the time left until the window resets. The first hit of a
 	// window starts it.
 	Hit(ctx context.Context, key string, window time.Duration) (count int64, reset time.Duration, err error)
+}
+
+// RateLimitPeeker is an optional ability of a RateLimitStore: it reads a counter without
+// counting. The Guard uses it where only failures count but every attempt must be refused
+// once they reach the limit (service-client authentication). Every built-in store
+// implements it.
+type RateLimitPeeker interface {
+	// Peek returns the count of key in its current window and the time left until it
+	// resets; 0 and 0 when the window has ended or never started.
+	Peek(ctx context.Context, key string) (count int64, reset time.Duration, err error)
 }
 
 // Store is everything the Guard needs from persistence.

@@ -51,7 +51,7 @@ func newClient(now time.Time) store.Client {
 
 func newAPIKey(userID string, now time.Time) store.APIKey {
 	return store.APIKey{
-		ID: id("k"), UserID: userID, Name: "ci deploys", Permissions: []string{"read:notes", "write:notes"},
+		ID: id("k"), UserID: userID, Username: "owner-" + userID, Name: "ci deploys", Permissions: []string{"read:notes", "write:notes"},
 		Hash: secretHash(id("afk_")), CreatedAt: now,
 	}
 }

@@ -83,6 +83,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("refresh tokens added as spent count as spends", func(t *testing.T) { testRefreshAddedSpent(t, newStore(t)) })
 	t.Run("revocations are listed since a time and expire", func(t *testing.T) { testRevocations(t, newStore(t)) })
 	t.Run("rate limit counts in windows", func(t *testing.T) { testRateLimit(t, newStore(t)) })
+	t.Run("rate limit peek reads without counting", func(t *testing.T) { testRatePeek(t, newStore(t)) })
 	t.Run("fifty concurrent hits add up exactly", func(t *testing.T) { testConcurrentHits(t, newStore(t)) })
 	t.Run("two stores are isolated", func(t *testing.T) { testIsolation(t, newStore(t), newStore(t)) })
 	t.Run("ping answers", func(t *testing.T) {
@@ -656,6 +657,33 @@ func testRateLimit(t *testing.T, s store.Store) {
 	n, _, err := s.Hit(c, key, 700*time.Millisecond)
 	if err != nil || n != 1 {
 		t.Fatalf("first hit of a new window = %d, %v; want 1", n, err)
+	}
+}
+
+func testRatePeek(t *testing.T, s store.Store) {
+	p, ok := s.(store.RateLimitPeeker)
+	if !ok {
+		t.Skip("the store does not implement store.RateLimitPeeker")
+	}
+	c := ctx(t)
+	key := id("client-fail:192.0.2.1|cl_x")
+	if n, reset, err := p.Peek(c, key); err != nil || n != 0 || reset != 0 {
+		t.Fatalf("Peek of an unknown key = %d, %v, %v; want 0, 0, nil", n, reset, err)
+	}
+	for range 2 {
+		if _, _, err := s.Hit(c, key, 600*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		n, reset, err := p.Peek(c, key)
+		if err != nil || n != 2 || reset <= 0 || reset > 600*time.Millisecond {
+			t.Fatalf("Peek = %d, %v, %v; want 2 within the window, unchanged by peeking", n, reset, err)
+		}
+	}
+	time.Sleep(800 * time.Millisecond)
+	if n, _, err := p.Peek(c, key); err != nil || n != 0 {
+		t.Fatalf("Peek after the window = %d, %v; want 0", n, err)
 	}
 }
 

@@ -100,7 +100,7 @@ type apiKeyRow struct {
 }
 
 func (r *apiKeyRow) dest() []any {
-	return []any{&r.k.ID, &r.k.UserID, &r.k.Name, &r.k.Permissions, &r.k.Hash, &r.k.CreatedAt, &r.expires, &r.lastUse}
+	return []any{&r.k.ID, &r.k.UserID, &r.k.Name, &r.k.Permissions, &r.k.Hash, &r.k.CreatedAt, &r.expires, &r.lastUse, &r.k.Username}
 }
 
 func (r *apiKeyRow) key() store.APIKey {
@@ -142,7 +142,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 func (s *Store) createAPIKey(ctx context.Context, k store.APIKey) error {
 	insert := func() error {
 		_, err := s.pool.Exec(ctx, s.q.createAPIKey, k.ID, k.UserID, k.Name, k.Permissions, k.Hash, k.CreatedAt,
-			orNull(k.ExpiresAt), orNull(k.LastUsedAt))
+			orNull(k.ExpiresAt), orNull(k.LastUsedAt), k.Username)
 		return err
 	}
 	err := insert()

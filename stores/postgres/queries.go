@@ -24,6 +24,7 @@ type queries struct {
 	addRevocation, revocationsSince string
 
 	hit string
+	peek string
 
 	createClient, getClient, listClients, deleteClient string
 
@@ -39,7 +40,7 @@ const (
 	userCols    = "id, username, password_hash, roles, created_at, updated_at"
 	sessionCols = "id, user_id, username, roles, kind, csrf_hash, user_agent, ip, created_at, last_seen_at, idle_timeout, expires_at"
 	clientCols  = "id, name, scopes, secret_hash, created_at, disabled"
-	apiKeyCols  = "id, user_id, name, permissions, hash, created_at, expires_at, last_used_at"
+	apiKeyCols  = "id, user_id, name, permissions, hash, created_at, expires_at, last_used_at, username"
 )
 
 // deadlineAfter is the session deadline once last_seen_at becomes lastSeen (an SQL
@@ -192,6 +193,8 @@ func buildQueries(n names) queries {
 				reset_at = CASE WHEN r.reset_at <= $2::timestamptz THEN excluded.reset_at ELSE r.reset_at END
 			RETURNING count, reset_at`),
 
+		peek: sql(`SELECT count, reset_at FROM {rates} WHERE key = $1 AND reset_at > $2`),
+
 		createClient: sql(`INSERT INTO {clients} ({clientCols})
 			VALUES ($1, $2, coalesce($3::text[], '{}'), coalesce($4::bytea, ''), $5, $6)`),
 		getClient:    sql(`SELECT {clientCols} FROM {clients} WHERE id = $1`),
@@ -199,7 +202,7 @@ func buildQueries(n names) queries {
 		deleteClient: sql(`DELETE FROM {clients} WHERE id = $1`),
 
 		createAPIKey: sql(`INSERT INTO {apiKeys} ({apiKeyCols})
-			VALUES ($1, $2, $3, coalesce($4::text[], '{}'), coalesce($5::bytea, ''), $6, $7, $8)`),
+			VALUES ($1, $2, $3, coalesce($4::text[], '{}'), coalesce($5::bytea, ''), $6, $7, $8, $9)`),
 		deleteExpiredAPIKey: sql(`DELETE FROM {apiKeys} WHERE (id = $1 OR hash = $2) AND expires_at <= $3`),
 		getAPIKeyByHash:     sql(`SELECT {apiKeyCols} FROM {apiKeys} WHERE hash = $1 AND {keyLive2}`),
 		listAPIKeys: sql(`SELECT {apiKeyCols} FROM {apiKeys}

@@ -30,6 +30,23 @@ func (s *Store) Hit(ctx context.Context, key string, window time.Duration) (int6
 	return res[0], time.Duration(res[1]) * time.Millisecond, nil
 }
 
+// Peek implements store.RateLimitPeeker: the counter and its PTTL, in one round trip.
+func (s *Store) Peek(ctx context.Context, key string) (int64, time.Duration, error) {
+	const op = "rate limit peek"
+	probe, err := s.enter(op)
+	if err != nil {
+		return 0, 0, err
+	}
+	res, err := peekScript.Run(ctx, s.c, []string{s.k.rate(key)}).Int64Slice()
+	if err = s.leave(op, probe, err); err != nil {
+		return 0, 0, err
+	}
+	if len(res) != 2 {
+		return 0, 0, ErrCorrupt
+	}
+	return res[0], time.Duration(res[1]) * time.Millisecond, nil
+}
+
 // Stats implements store.StatsReporter. It first repairs the deadline indexes (see
 // Cleanup), so the counts are exact, then counts with ZCARD and ZCOUNT.
 func (s *Store) Stats(ctx context.Context) (store.Stats, error) {

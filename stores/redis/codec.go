@@ -337,12 +337,14 @@ const (
 	kCreated  = "c"
 	kExpires  = "e"
 	kLastUsed = "l"
+	kUsername = "un"
 )
 
 func apiKeyArgs(k *store.APIKey) []any {
 	return []any{
 		kID, k.ID, kUser, k.UserID, kName, k.Name, kPerms, encodeRoles(k.Permissions),
 		kCreated, ms(k.CreatedAt), kExpires, optMS(k.ExpiresAt), kLastUsed, optMS(k.LastUsedAt),
+		kUsername, k.Username,
 	}
 }
 
@@ -356,7 +358,7 @@ func decodeAPIKey(hash []byte, m map[string]string) (k store.APIKey, found bool,
 	if !ok || id == "" {
 		return store.APIKey{}, false, fmt.Errorf("%w: API key record without an id", ErrCorrupt)
 	}
-	k = store.APIKey{ID: id, UserID: m[kUser], Name: m[kName], Hash: hash}
+	k = store.APIKey{ID: id, UserID: m[kUser], Username: m[kUsername], Name: m[kName], Hash: hash}
 	if k.Permissions, err = decodeRoles(m[kPerms]); err != nil {
 		return store.APIKey{}, false, err
 	}

@@ -259,6 +259,20 @@ end
 return {n, ttl}
 `)
 
+// peekScript reads a rate-limit counter and the milliseconds left in its window; {0, 0}
+// for none.
+var peekScript = redis.NewScript(`
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('PTTL', KEYS[1])
+if n == 0 or ttl == -2 then
+  return {0, 0}
+end
+if ttl < 0 then
+  ttl = 0
+end
+return {n, ttl}
+`)
+
 // pruneRevocationsLua removes up to 256 revocations expired at now (ARGV[1]) from both
 // sets (KEYS at, expiry) and returns how many it removed.
 const pruneRevocationsLua = `
