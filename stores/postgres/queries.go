@@ -23,7 +23,7 @@ type queries struct {
 
 	addRevocation, revocationsSince string
 
-	hit string
+	hit  string
 	peek string
 
 	createClient, getClient, listClients, deleteClient string
