@@ -19,6 +19,9 @@ type cacheEntry struct {
 	exp time.Time
 	// gen is the revocation generation this entry was last checked against.
 	gen atomic.Uint64
+	// touched is when an API key's last use was last written (Unix seconds), so that
+	// last_used_at is written at most once a minute however often the key is used.
+	touched atomic.Int64
 }
 
 // lruCache shards golang-lru's LRU so that hits on many cores do not queue on one lock.

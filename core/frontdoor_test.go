@@ -11,9 +11,11 @@ import (
 
 // The root package is what every user reads first: it keeps to the Guard, its options, the
 // Principal, errors and the request view. Capabilities with a vocabulary of their own go in
-// packages of their own (audit, endpoint, keys, store, ...).
+// packages of their own (audit, endpoint, keys, store, oauth, apikey, ...). The limit
+// leaves room for the AuthMethod values, one per way of authenticating, which callers
+// switch on and so belong beside the Principal.
 func TestTheFrontDoorStaysSmall(t *testing.T) {
-	const limit = 100
+	const limit = 102
 	fset := token.NewFileSet()
 	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
 	if err != nil {

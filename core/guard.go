@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/authframe/authframe/core/audit"
+	"github.com/authframe/authframe/core/credential"
 	"github.com/authframe/authframe/core/internal/ctxkey"
 	"log/slog"
 	"net"
@@ -62,6 +63,8 @@ type Guard struct {
 	dummy  string
 
 	touchEvery time.Duration
+	// touches queues API keys' last-use writes (see touchAPIKey).
+	touches chan apiKeyTouch
 	// coarse is the cached-hit path's clock (nil with WithClock); see coarseClock.
 	coarse *coarseClock
 
@@ -194,6 +197,11 @@ func New(opts ...Option) (*Guard, error) {
 	g.startFeeds()
 	g.wg.Add(1)
 	go g.sweepLoop()
+	if ks, ok := g.store.(store.APIKeyStore); ok {
+		g.touches = make(chan apiKeyTouch, 256)
+		g.wg.Add(1)
+		go g.toucher(ks)
+	}
 	if !cfg.clockSet && g.cache != nil {
 		g.coarse = &coarseClock{}
 		g.coarse.set(time.Now())
@@ -288,7 +296,12 @@ type cachedPrincipal struct {
 	I   string   `json:"i,omitempty"`
 	L   bool     `json:"l,omitempty"`
 	Iat int64    `json:"iat,omitempty"`
-	Exp int64    `json:"exp"`
+	// M is the method when it is not MethodBearer, CI the client id, P the permissions of a
+	// client token (its scopes, which no role derives).
+	M   AuthMethod `json:"m,omitempty"`
+	CI  string     `json:"ci,omitempty"`
+	P   []string   `json:"p,omitempty"`
+	Exp int64      `json:"exp"`
 	// C holds the WithClaims claims as JSON.
 	C json.RawMessage `json:"c,omitempty"`
 }
@@ -299,6 +312,10 @@ func (g *Guard) encodePrincipal(key string, p *Principal, exp time.Time) []byte 
 	c := cachedPrincipal{U: p.UserID, N: p.Username, R: p.Roles, S: p.SessionID, J: p.TokenID, I: p.Issuer, L: p.Local, Exp: exp.UnixMilli()}
 	if !p.IssuedAt.IsZero() {
 		c.Iat = p.IssuedAt.Unix()
+	}
+	c.CI = p.ClientID
+	if p.Method == MethodClient {
+		c.M, c.P = p.Method, p.Permissions
 	}
 	if p.claims != nil {
 		c.C, _ = json.Marshal(p.claims)
@@ -335,6 +352,17 @@ func (g *Guard) decodePrincipal(key string, b []byte) (*Principal, error) {
 	p := &Principal{UserID: c.U, Username: c.N, Roles: c.R, SessionID: c.S, TokenID: c.J, Issuer: c.I, Local: c.L, Method: MethodBearer, ExpiresAt: time.UnixMilli(c.Exp)}
 	if c.Iat != 0 {
 		p.IssuedAt = time.Unix(c.Iat, 0)
+	}
+	p.ClientID = c.CI
+	switch c.M {
+	case "":
+	case MethodClient:
+		if c.CI == "" || !c.L {
+			return nil, errors.New("cached client principal without a local client id")
+		}
+		p.Method, p.Permissions = MethodClient, c.P
+	default:
+		return nil, fmt.Errorf("cached principal of unknown method %q", c.M)
 	}
 	if len(c.C) > 0 && g.cfg.claims != nil {
 		v, err := g.cfg.claims.decode(c.C)
@@ -426,12 +454,26 @@ func (g *Guard) storeErr(ctx context.Context, op string, err error) error {
 	return ErrUnavailable.with(err)
 }
 
-// Authenticate identifies the caller of r: a bearer token from the Authorization header
-// (and, when configured, a cookie or query parameter), else the session cookie. A session
+// Authenticate identifies the caller of r: an API key in X-API-Key, else a bearer token from
+// the Authorization header (an API key there too, recognised by its prefix; and, when
+// configured, a token in a cookie or query parameter), else the session cookie. A session
 // request with an unsafe method must carry the session's CSRF token in X-CSRF-Token.
 // Failures are *Error values; the adapters render them with RenderError.
 func (g *Guard) Authenticate(ctx context.Context, r Request) (*Principal, error) {
+	// X-Api-Key is X-API-Key in the canonical spelling, which adapters look up without
+	// allocating a canonical copy.
+	if key := r.Header("X-Api-Key"); key != "" {
+		if r.Header("Authorization") != "" {
+			// RFC 6750 §2: one credential per request, so that no two checks disagree on who
+			// is calling.
+			return nil, errTwoCredentials
+		}
+		return g.verifyAPIKey(ctx, strings.TrimSpace(key))
+	}
 	if tok, src := g.bearerToken(r); src != tokenNone {
+		if src == tokenHeader && strings.HasPrefix(tok, credential.APIKeyPrefix) {
+			return g.verifyAPIKey(ctx, tok)
+		}
 		// A token in a cookie rides along with any request the browser sends, as a session
 		// cookie does: an unsafe request bearing one must come from the app's own origin.
 		if src == tokenCookie && g.cfg.csrf && !safeMethod(r.Method()) && g.crossSite(r, true) {
@@ -445,6 +487,8 @@ func (g *Guard) Authenticate(ctx context.Context, r Request) (*Principal, error)
 	}
 	return nil, ErrUnauthenticated
 }
+
+var errTwoCredentials = &Error{Code: ErrInvalidRequest, Message: "send one credential: an API key or an Authorization header, not both"}
 
 // Where a bearer token came from.
 const (

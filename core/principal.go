@@ -11,8 +11,17 @@ import (
 type AuthMethod string
 
 const (
-	MethodBearer  AuthMethod = "bearer"
+	// MethodBearer: a user's access token, this Guard's or a remote issuer's (Local says
+	// which).
+	MethodBearer AuthMethod = "bearer"
+	// MethodSession: a session cookie.
 	MethodSession AuthMethod = "session"
+	// MethodClient: a service client's access token (OAuth 2.0 client credentials); the
+	// Principal's ClientID names the client and its Permissions are the token's scopes.
+	MethodClient AuthMethod = "client"
+	// MethodAPIKey: an API key; the Principal's KeyID names the key, UserID its owner, and
+	// its Permissions are the key's own.
+	MethodAPIKey AuthMethod = "api_key"
 )
 
 // Principal is who a request acts for. The Guard shares one Principal between all requests
@@ -27,8 +36,13 @@ type Principal struct {
 	SessionID string
 	// TokenID is the jti of a bearer token.
 	TokenID string
-	Method  AuthMethod
-	Issuer  string
+	// ClientID is the service client of a client token (MethodClient), or the client_id
+	// claim of a remote issuer's token.
+	ClientID string
+	// KeyID is the id of an API key (MethodAPIKey).
+	KeyID  string
+	Method AuthMethod
+	Issuer string
 	// Local is true for credentials this Guard's issuer made.
 	Local     bool
 	IssuedAt  time.Time

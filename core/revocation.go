@@ -22,6 +22,8 @@ type revocationSet struct {
 	sessions sync.Map // sid -> expiry time.Time
 	tokens   sync.Map // jti -> expiry time.Time
 	users    sync.Map // user id -> revokedAt (time.Time); tokens issued at or before are revoked
+	clients  sync.Map // service client id -> expiry: every token of the client
+	apiKeys  sync.Map // API key id -> expiry
 	count    atomic.Int64
 
 	// limit caps the entries; 0 means no cap. full is set when a new revocation was
@@ -50,6 +52,10 @@ func (s *revocationSet) add(r store.Revocation, capped bool) bool {
 		m, val = &s.tokens, r.ExpiresAt
 	case store.RevokeUser:
 		m, val = &s.users, r.At
+	case store.RevokeClient:
+		m, val = &s.clients, r.ExpiresAt
+	case store.RevokeAPIKey:
+		m, val = &s.apiKeys, r.ExpiresAt
 	default:
 		return true
 	}
@@ -94,10 +100,20 @@ func (s *revocationSet) revoked(p *Principal) bool {
 			return true
 		}
 	}
-	// User revocations name local users: a remote issuer's subject that happens to
-	// share an id is someone else.
+	// User, client and key revocations name this Guard's own: a remote issuer's subject
+	// or client that happens to share an id is someone else.
 	if !p.Local {
 		return false
+	}
+	if p.ClientID != "" {
+		if _, ok := s.clients.Load(p.ClientID); ok {
+			return true
+		}
+	}
+	if p.KeyID != "" {
+		if _, ok := s.apiKeys.Load(p.KeyID); ok {
+			return true
+		}
 	}
 	if v, ok := s.users.Load(p.UserID); ok && !p.IssuedAt.After(v.(time.Time)) {
 		return true
@@ -137,6 +153,8 @@ func (s *revocationSet) sweep(now time.Time, userKeep time.Duration) {
 	}
 	drop(&s.sessions, func(t time.Time) bool { return !now.Before(t) })
 	drop(&s.tokens, func(t time.Time) bool { return !now.Before(t) })
+	drop(&s.clients, func(t time.Time) bool { return !now.Before(t) })
+	drop(&s.apiKeys, func(t time.Time) bool { return !now.Before(t) })
 	drop(&s.users, func(t time.Time) bool { return now.Sub(t) > userKeep })
 	if s.limit > 0 && s.count.Load() < s.limit {
 		s.full.Store(false)

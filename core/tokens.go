@@ -161,6 +161,9 @@ func (g *Guard) Logout(ctx context.Context, p *Principal) error {
 	if p == nil {
 		return ErrUnauthenticated
 	}
+	if p.Method == MethodAPIKey {
+		return &Error{Code: ErrForbidden, Message: "an API key is ended by deleting it", Err: errNotAUser}
+	}
 	now := g.cfg.now()
 	if p.SessionID != "" && p.Local {
 		return g.revoke(ctx, store.RevokeSession, p.SessionID, now, "logout", p.UserID)
@@ -192,16 +195,19 @@ func (g *Guard) RevokeSession(ctx context.Context, p *Principal, sessionID strin
 	return g.revoke(ctx, store.RevokeSession, sessionID, g.cfg.now(), "session_deleted", p.UserID)
 }
 
-// localUser refuses a principal that is not a user of this Guard's own issuer.
+// localUser refuses a principal that is not a user of this Guard's own issuer acting as
+// themself: a remote issuer's subject, a service client, an API key.
 func localUser(p *Principal) error {
 	if p == nil {
 		return ErrUnauthenticated
 	}
-	if !p.Local {
-		return ErrForbidden.with(errors.New("not a local user"))
+	if !p.Local || p.Method == MethodClient || p.Method == MethodAPIKey {
+		return ErrForbidden.with(errNotAUser)
 	}
 	return nil
 }
+
+var errNotAUser = errors.New("not a local user's own login")
 
 // RevokeUser ends every session of a user and every token issued to them until now.
 func (g *Guard) RevokeUser(ctx context.Context, userID string) error {

@@ -40,6 +40,9 @@ type parsedClaims struct {
 	SID               string   `json:"sid"`
 	Roles             []string `json:"roles"`
 	PreferredUsername string   `json:"preferred_username"`
+	// ClientID and ClientName are set in service clients' tokens (RFC 9068 §2.2).
+	ClientID   string `json:"client_id"`
+	ClientName string `json:"client_name"`
 	// Permission claims of remote issuers (see RemoteIssuer.PermissionClaims).
 	Scope       claimStrings `json:"scope"`
 	Scp         claimStrings `json:"scp"`
@@ -289,6 +292,12 @@ func (g *Guard) verify(ctx context.Context, tok string) (*Principal, error) {
 		p.IssuedAt = numericDate(claims.Iat).Time
 	}
 	p.Permissions = g.permissionsFor(p.Roles)
+	if claims.ClientID != "" {
+		if local {
+			return clientPrincipal(p, &claims)
+		}
+		p.ClientID = claims.ClientID
+	}
 	if g.cfg.claims != nil {
 		p.claims = g.decodeCustom(tok)
 	}
@@ -381,7 +390,9 @@ func (g *Guard) verifyMiss(ctx context.Context, tok string, now time.Time) (*Pri
 				g.depError(ctx, "cache", "decode", err)
 			case now.Before(cp.ExpiresAt):
 				p, tier = cp, "shared"
-				p.Permissions = g.permissionsFor(p.Roles)
+				if p.Method != MethodClient {
+					p.Permissions = g.permissionsFor(p.Roles)
+				}
 			}
 		}
 	}

@@ -66,6 +66,42 @@ func (h *Handlers) DeleteSession(c echo.Context) error { return h.serve(c, h.cor
 // JWKS is GET /jwks.json: the Guard's public verification keys.
 func (h *Handlers) JWKS(c echo.Context) error { return h.serve(c, h.core.JWKS) }
 
+// OAuthToken is POST /oauth/token (RFC 6749): grant_type=client_credentials for a service
+// client authenticated with HTTP Basic or client_id and client_secret, or
+// grant_type=refresh_token rotating a user's refresh token. Errors in OAuth's shape.
+func (h *Handlers) OAuthToken(c echo.Context) error { return h.serve(c, h.core.OAuthToken) }
+
+// Introspect is POST /oauth/introspect (RFC 7662), for authenticated service clients: a
+// live access token or API key is {"active":true,...}, anything else {"active":false}.
+func (h *Handlers) Introspect(c echo.Context) error { return h.serve(c, h.core.Introspect) }
+
+// RevokeToken is POST /oauth/revoke (RFC 7009): a refresh token ends its family, an access
+// token or API key stops working on every instance; 200 also for an unknown token.
+func (h *Handlers) RevokeToken(c echo.Context) error { return h.serve(c, h.core.RevokeToken) }
+
+// CreateClient is POST /clients: {"name","scopes"} for a new service client and its
+// secret, shown once. Put Middleware and an administrator's role requirement in front.
+func (h *Handlers) CreateClient(c echo.Context) error { return h.serve(c, h.core.CreateClient) }
+
+// Clients is GET /clients: every service client, never a secret. Put Middleware and an
+// administrator's role requirement in front.
+func (h *Handlers) Clients(c echo.Context) error { return h.serve(c, h.core.Clients) }
+
+// DeleteClient is DELETE /clients/{id}: 204, and every token issued to the client stops
+// working on every instance. Put Middleware and an administrator's role requirement in front.
+func (h *Handlers) DeleteClient(c echo.Context) error { return h.serve(c, h.core.DeleteClient) }
+
+// CreateKey is POST /keys, behind Middleware: {"name","permissions","expires_in"} for a
+// new API key of the caller (a user, not a key or a client), shown once.
+func (h *Handlers) CreateKey(c echo.Context) error { return h.serve(c, h.core.CreateKey) }
+
+// Keys is GET /keys, behind Middleware: the caller's own API keys, never a key itself.
+func (h *Handlers) Keys(c echo.Context) error { return h.serve(c, h.core.Keys) }
+
+// DeleteKey is DELETE /keys/{id}, behind Middleware: 204, and the key stops working on
+// every instance; 404 for another user's key.
+func (h *Handlers) DeleteKey(c echo.Context) error { return h.serve(c, h.core.DeleteKey) }
+
 // serve gathers c into an endpoint.Input, runs fn and writes its Output.
 func (h *Handlers) serve(c echo.Context, fn func(endpoint.Input) endpoint.Output) error {
 	if h.guard == nil {
@@ -100,6 +136,9 @@ func (h *Handlers) write(c echo.Context, out endpoint.Output) error {
 	}
 	for _, ck := range out.Cookies {
 		c.SetCookie(ck)
+	}
+	for k, vs := range out.Header {
+		c.Response().Header()[k] = vs
 	}
 	if out.CacheControl != "" {
 		c.Response().Header().Set("Cache-Control", out.CacheControl)

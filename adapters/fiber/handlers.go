@@ -111,6 +111,42 @@ func (h *Handlers) DeleteSession(c *fiber.Ctx) error { return h.serve(c, h.ep.De
 // minutes.
 func (h *Handlers) JWKS(c *fiber.Ctx) error { return h.serve(c, h.ep.JWKS) }
 
+// OAuthToken is POST /oauth/token (RFC 6749): grant_type=client_credentials for a service
+// client authenticated with HTTP Basic or client_id and client_secret, or
+// grant_type=refresh_token rotating a user's refresh token. Errors in OAuth's shape.
+func (h *Handlers) OAuthToken(c *fiber.Ctx) error { return h.serve(c, h.ep.OAuthToken) }
+
+// Introspect is POST /oauth/introspect (RFC 7662), for authenticated service clients: a
+// live access token or API key is {"active":true,...}, anything else {"active":false}.
+func (h *Handlers) Introspect(c *fiber.Ctx) error { return h.serve(c, h.ep.Introspect) }
+
+// RevokeToken is POST /oauth/revoke (RFC 7009): a refresh token ends its family, an access
+// token or API key stops working on every instance; 200 also for an unknown token.
+func (h *Handlers) RevokeToken(c *fiber.Ctx) error { return h.serve(c, h.ep.RevokeToken) }
+
+// CreateClient is POST /clients: {"name","scopes"} for a new service client and its
+// secret, shown once. Put Middleware and an administrator's role requirement in front.
+func (h *Handlers) CreateClient(c *fiber.Ctx) error { return h.serve(c, h.ep.CreateClient) }
+
+// Clients is GET /clients: every service client, never a secret. Put Middleware and an
+// administrator's role requirement in front.
+func (h *Handlers) Clients(c *fiber.Ctx) error { return h.serve(c, h.ep.Clients) }
+
+// DeleteClient is DELETE /clients/{id}: 204, and every token issued to the client stops
+// working on every instance. Put Middleware and an administrator's role requirement in front.
+func (h *Handlers) DeleteClient(c *fiber.Ctx) error { return h.serve(c, h.ep.DeleteClient) }
+
+// CreateKey is POST /keys, behind Middleware: {"name","permissions","expires_in"} for a
+// new API key of the caller (a user, not a key or a client), shown once.
+func (h *Handlers) CreateKey(c *fiber.Ctx) error { return h.serve(c, h.ep.CreateKey) }
+
+// Keys is GET /keys, behind Middleware: the caller's own API keys, never a key itself.
+func (h *Handlers) Keys(c *fiber.Ctx) error { return h.serve(c, h.ep.Keys) }
+
+// DeleteKey is DELETE /keys/{id}, behind Middleware: 204, and the key stops working on
+// every instance; 404 for another user's key.
+func (h *Handlers) DeleteKey(c *fiber.Ctx) error { return h.serve(c, h.ep.DeleteKey) }
+
 // serve gathers the request for fn and writes its answer.
 func (h *Handlers) serve(c *fiber.Ctx, fn func(endpoint.Input) endpoint.Output) error {
 	body, err := h.body(c)
@@ -133,6 +169,11 @@ func (h *Handlers) serve(c *fiber.Ctx, fn func(endpoint.Input) endpoint.Output) 
 	}
 	for _, ck := range out.Cookies {
 		setCookie(c, ck)
+	}
+	for k, vs := range out.Header {
+		for _, v := range vs {
+			c.Set(k, v)
+		}
 	}
 	if out.CacheControl != "" {
 		c.Set(fiber.HeaderCacheControl, out.CacheControl)

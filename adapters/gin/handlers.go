@@ -118,6 +118,42 @@ func (h *Handlers) DeleteSession(c *gin.Context) { h.serve(c, h.core.DeleteSessi
 // JWKS is GET /jwks.json: the Guard's public verification keys.
 func (h *Handlers) JWKS(c *gin.Context) { h.serve(c, h.core.JWKS) }
 
+// OAuthToken is POST /oauth/token (RFC 6749): grant_type=client_credentials for a service
+// client authenticated with HTTP Basic or client_id and client_secret, or
+// grant_type=refresh_token rotating a user's refresh token. Errors in OAuth's shape.
+func (h *Handlers) OAuthToken(c *gin.Context) { h.serve(c, h.core.OAuthToken) }
+
+// Introspect is POST /oauth/introspect (RFC 7662), for authenticated service clients: a
+// live access token or API key is {"active":true,...}, anything else {"active":false}.
+func (h *Handlers) Introspect(c *gin.Context) { h.serve(c, h.core.Introspect) }
+
+// RevokeToken is POST /oauth/revoke (RFC 7009): a refresh token ends its family, an access
+// token or API key stops working on every instance; 200 also for an unknown token.
+func (h *Handlers) RevokeToken(c *gin.Context) { h.serve(c, h.core.RevokeToken) }
+
+// CreateClient is POST /clients: {"name","scopes"} for a new service client and its
+// secret, shown once. Put Middleware and an administrator's role requirement in front.
+func (h *Handlers) CreateClient(c *gin.Context) { h.serve(c, h.core.CreateClient) }
+
+// Clients is GET /clients: every service client, never a secret. Put Middleware and an
+// administrator's role requirement in front.
+func (h *Handlers) Clients(c *gin.Context) { h.serve(c, h.core.Clients) }
+
+// DeleteClient is DELETE /clients/{id}: 204, and every token issued to the client stops
+// working on every instance. Put Middleware and an administrator's role requirement in front.
+func (h *Handlers) DeleteClient(c *gin.Context) { h.serve(c, h.core.DeleteClient) }
+
+// CreateKey is POST /keys, behind Middleware: {"name","permissions","expires_in"} for a
+// new API key of the caller (a user, not a key or a client), shown once.
+func (h *Handlers) CreateKey(c *gin.Context) { h.serve(c, h.core.CreateKey) }
+
+// Keys is GET /keys, behind Middleware: the caller's own API keys, never a key itself.
+func (h *Handlers) Keys(c *gin.Context) { h.serve(c, h.core.Keys) }
+
+// DeleteKey is DELETE /keys/{id}, behind Middleware: 204, and the key stops working on
+// every instance; 404 for another user's key.
+func (h *Handlers) DeleteKey(c *gin.Context) { h.serve(c, h.core.DeleteKey) }
+
 // serve reads the request for fn and writes its answer. The body is c.Request.Body as
 // sent: gin's binding helpers are not used, and a body with a Content-Encoding is refused
 // before a byte of it is read, since inflating it could exhaust memory long before the
@@ -145,6 +181,9 @@ func (h *Handlers) serve(c *gin.Context, fn func(endpoint.Input) endpoint.Output
 	// in the engine's SameSite, and the cookie must carry exactly what the Guard set.
 	for _, ck := range out.Cookies {
 		http.SetCookie(c.Writer, ck)
+	}
+	for k, vs := range out.Header {
+		c.Writer.Header()[k] = vs
 	}
 	if out.CacheControl != "" {
 		c.Header("Cache-Control", out.CacheControl)

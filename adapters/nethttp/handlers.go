@@ -66,6 +66,48 @@ func (h *Handlers) DeleteSession(w http.ResponseWriter, r *http.Request) {
 // JWKS is GET /jwks.json: the public verification keys, cacheable for five minutes.
 func (h *Handlers) JWKS(w http.ResponseWriter, r *http.Request) { h.serve(w, r, h.h.JWKS) }
 
+// OAuthToken is POST /oauth/token (RFC 6749): grant_type=client_credentials for a service
+// client authenticated with HTTP Basic or client_id and client_secret, or
+// grant_type=refresh_token rotating a user's refresh token. Errors in OAuth's shape.
+func (h *Handlers) OAuthToken(w http.ResponseWriter, r *http.Request) { h.serve(w, r, h.h.OAuthToken) }
+
+// Introspect is POST /oauth/introspect (RFC 7662), for authenticated service clients: a
+// live access token or API key is {"active":true,...}, anything else {"active":false}.
+func (h *Handlers) Introspect(w http.ResponseWriter, r *http.Request) { h.serve(w, r, h.h.Introspect) }
+
+// RevokeToken is POST /oauth/revoke (RFC 7009): a refresh token ends its family, an access
+// token or API key stops working on every instance; 200 also for an unknown token.
+func (h *Handlers) RevokeToken(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, h.h.RevokeToken)
+}
+
+// CreateClient is POST /clients: {"name","scopes"} for a new service client and its
+// secret, shown once. Put Middleware and an administrator's role requirement in front.
+func (h *Handlers) CreateClient(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, h.h.CreateClient)
+}
+
+// Clients is GET /clients: every service client, never a secret. Put Middleware and an
+// administrator's role requirement in front.
+func (h *Handlers) Clients(w http.ResponseWriter, r *http.Request) { h.serve(w, r, h.h.Clients) }
+
+// DeleteClient is DELETE /clients/{id}: 204, and every token issued to the client stops
+// working on every instance. Put Middleware and an administrator's role requirement in front.
+func (h *Handlers) DeleteClient(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, h.h.DeleteClient)
+}
+
+// CreateKey is POST /keys, behind Middleware: {"name","permissions","expires_in"} for a
+// new API key of the caller (a user, not a key or a client), shown once.
+func (h *Handlers) CreateKey(w http.ResponseWriter, r *http.Request) { h.serve(w, r, h.h.CreateKey) }
+
+// Keys is GET /keys, behind Middleware: the caller's own API keys, never a key itself.
+func (h *Handlers) Keys(w http.ResponseWriter, r *http.Request) { h.serve(w, r, h.h.Keys) }
+
+// DeleteKey is DELETE /keys/{id}, behind Middleware: 204, and the key stops working on
+// every instance; 404 for another user's key.
+func (h *Handlers) DeleteKey(w http.ResponseWriter, r *http.Request) { h.serve(w, r, h.h.DeleteKey) }
+
 // serve translates r into the endpoint's Input and its Output back into w.
 func (h *Handlers) serve(w http.ResponseWriter, r *http.Request, fn func(endpoint.Input) endpoint.Output) {
 	q := request{r}
@@ -94,6 +136,9 @@ func (h *Handlers) serve(w http.ResponseWriter, r *http.Request, fn func(endpoin
 		http.SetCookie(w, c)
 	}
 	hdr := w.Header()
+	for k, vs := range out.Header {
+		hdr[k] = vs
+	}
 	if out.CacheControl != "" {
 		hdr.Set("Cache-Control", out.CacheControl)
 	}

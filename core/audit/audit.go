@@ -21,14 +21,19 @@ const (
 	TokenValidated Type = iota + 1
 	// SessionValidated: a session cookie was checked (Result as above).
 	SessionValidated
+	// LoginSucceeded: a user's password login, or with Kind "client" a service client's
+	// authentication (UserID is then the client id).
 	LoginSucceeded
-	// LoginFailed: Reason is "unknown_user", "bad_password" or "invalid_input".
+	// LoginFailed: Reason is "unknown_user", "bad_password" or "invalid_input"; with Kind
+	// "client", "unknown_client", "bad_secret", "disabled_client" or "invalid_input".
 	LoginFailed
+	// Registered: a user was created, or with Kind "client" a service client, or with Kind
+	// "api_key" an API key (UserID is its owner).
 	Registered
 	Refreshed
 	// RefreshReused: a spent refresh token was presented; its family was revoked.
 	RefreshReused
-	// Revoked: Kind is "session", "token" or "user"; Reason says why ("logout",
+	// Revoked: Kind is "session", "token", "user", "client" or "api_key"; Reason says why ("logout",
 	// "refresh_reuse", "session_deleted", ...).
 	Revoked
 	// RevocationReceived: a revocation made by another instance arrived.

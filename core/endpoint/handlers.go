@@ -27,7 +27,7 @@ type Input struct {
 	Body []byte
 	// Principal is the authenticated caller of the routes behind the middleware.
 	Principal *authframe.Principal
-	// ID is the {id} path parameter of DELETE /sessions/{id}.
+	// ID is the {id} path parameter of DELETE /sessions/{id}, /keys/{id} and /clients/{id}.
 	ID string
 }
 
@@ -38,7 +38,10 @@ type Output struct {
 	Body         []byte
 	Cookies      []*http.Cookie
 	CacheControl string
-	Err          error
+	// Header holds further response headers (the /oauth/ routes' challenges and
+	// Retry-After), set before the status is written.
+	Header http.Header
+	Err    error
 }
 
 // noStore keeps credentials and personal data out of caches.
@@ -91,7 +94,11 @@ type Route struct {
 
 // Routes are the standard routes relative to the mount point, in one table for every
 // adapter. POST /register is served only with Config.Registration. Paths use {id} for a
-// parameter; each adapter writes it its framework's way.
+// parameter; each adapter writes it its framework's way. The OAuth 2.0 routes answer
+// service clients (their client-credentials tokens, introspection, revocation) and
+// standard OAuth clients refreshing a user's token. The routes of API keys (CreateKey,
+// Keys, DeleteKey) and of client administration (CreateClient, Clients, DeleteClient) are
+// not mounted: route them where they belong, the latter behind an administrator's role.
 var Routes = []Route{
 	{http.MethodPost, "/token", false},
 	{http.MethodPost, "/refresh", false},
@@ -102,6 +109,9 @@ var Routes = []Route{
 	{http.MethodGet, "/sessions", true},
 	{http.MethodDelete, "/sessions/{id}", true},
 	{http.MethodGet, "/jwks.json", false},
+	{http.MethodPost, "/oauth/token", false},
+	{http.MethodPost, "/oauth/introspect", false},
+	{http.MethodPost, "/oauth/revoke", false},
 }
 
 // Handler returns the handler of a route of Routes, or nil for an unknown one or for
@@ -129,6 +139,12 @@ func (h *Handlers) Handler(r Route) func(Input) Output {
 		return h.DeleteSession
 	case "GET /jwks.json":
 		return h.JWKS
+	case "POST /oauth/token":
+		return h.OAuthToken
+	case "POST /oauth/introspect":
+		return h.Introspect
+	case "POST /oauth/revoke":
+		return h.RevokeToken
 	}
 	return nil
 }
