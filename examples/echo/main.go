@@ -52,6 +52,17 @@ func Echo(a *app.App) *echo.Echo {
 	e.GET("/api/admin", admin, auth, authecho.Require("admin"))
 	e.GET("/api/sessions", h.Sessions, auth)
 	e.DELETE("/api/sessions/:id", h.DeleteSession, auth)
+	e.POST("/api/keys", h.CreateKey, auth)
+	e.GET("/api/keys", h.Keys, auth)
+	e.DELETE("/api/keys/:id", h.DeleteKey, auth)
+	e.GET("/api/reports", admin, auth, authecho.Require("read:reports"))
+
+	e.POST("/oauth/token", h.OAuthToken)
+	e.POST("/oauth/introspect", h.Introspect)
+	e.POST("/oauth/revoke", h.RevokeToken)
+	e.POST("/admin/clients", h.CreateClient, auth, authecho.Require("admin"))
+	e.GET("/admin/clients", h.Clients, auth, authecho.Require("admin"))
+	e.DELETE("/admin/clients/:id", h.DeleteClient, auth, authecho.Require("admin"))
 	return e
 }
 

@@ -78,6 +78,19 @@ func App(a *app.App) *fiber.App {
 	f.Post("/session/login", h.SessionLogin)
 	f.Post("/session/logout", auth, h.SessionLogout)
 
+	f.Post("/oauth/token", h.OAuthToken)
+	f.Post("/oauth/introspect", h.Introspect)
+	f.Post("/oauth/revoke", h.RevokeToken)
+	f.Post("/admin/clients", auth, authfiber.Require("admin"), h.CreateClient)
+	f.Get("/admin/clients", auth, authfiber.Require("admin"), h.Clients)
+	f.Delete("/admin/clients/:id", auth, authfiber.Require("admin"), h.DeleteClient)
+	f.Post("/api/keys", auth, h.CreateKey)
+	f.Get("/api/keys", auth, h.Keys)
+	f.Delete("/api/keys/:id", auth, h.DeleteKey)
+	f.Get("/api/reports", auth, authfiber.Require("read:reports"), func(c *fiber.Ctx) error {
+		return c.JSON(fiber.Map{"ok": true})
+	})
+
 	f.Get("/api/me", auth, func(c *fiber.Ctx) error {
 		p, _ := authfiber.PrincipalFrom(c)
 		return c.JSON(fiber.Map{

@@ -54,6 +54,18 @@ func Router(a *app.App) *gin.Engine {
 	api.GET("/admin", authgin.Require("admin"), func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
 	api.GET("/sessions", h.Sessions)
 	api.DELETE("/sessions/:id", h.DeleteSession)
+	api.POST("/keys", h.CreateKey)
+	api.GET("/keys", h.Keys)
+	api.DELETE("/keys/:id", h.DeleteKey)
+	api.GET("/reports", authgin.Require("read:reports"), func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
+
+	r.POST("/oauth/token", h.OAuthToken)
+	r.POST("/oauth/introspect", h.Introspect)
+	r.POST("/oauth/revoke", h.RevokeToken)
+	admins := r.Group("/admin", auth, authgin.Require("admin"))
+	admins.POST("/clients", h.CreateClient)
+	admins.GET("/clients", h.Clients)
+	admins.DELETE("/clients/:id", h.DeleteClient)
 	return r
 }
 

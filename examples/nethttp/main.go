@@ -35,6 +35,18 @@ func Handler(a *app.App) http.Handler {
 	mux.Handle("DELETE /api/sessions/{id}", auth(http.HandlerFunc(h.DeleteSession)))
 	mux.HandleFunc("GET /.well-known/jwks.json", h.JWKS)
 
+	admins := func(next http.HandlerFunc) http.Handler { return auth(authhttp.Require("admin")(next)) }
+	mux.HandleFunc("POST /oauth/token", h.OAuthToken)
+	mux.HandleFunc("POST /oauth/introspect", h.Introspect)
+	mux.HandleFunc("POST /oauth/revoke", h.RevokeToken)
+	mux.Handle("POST /admin/clients", admins(h.CreateClient))
+	mux.Handle("GET /admin/clients", admins(h.Clients))
+	mux.Handle("DELETE /admin/clients/{id}", admins(h.DeleteClient))
+	mux.Handle("POST /api/keys", auth(http.HandlerFunc(h.CreateKey)))
+	mux.Handle("GET /api/keys", auth(http.HandlerFunc(h.Keys)))
+	mux.Handle("DELETE /api/keys/{id}", auth(http.HandlerFunc(h.DeleteKey)))
+	mux.Handle("GET /api/reports", auth(authhttp.Require("read:reports")(http.HandlerFunc(admin))))
+
 	mux.Handle("GET /api/me", auth(http.HandlerFunc(me)))
 	mux.Handle("POST /api/echo", auth(http.HandlerFunc(echo)))
 	mux.Handle("GET /api/admin", auth(authhttp.Require("admin")(http.HandlerFunc(admin))))
