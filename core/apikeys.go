@@ -34,9 +34,8 @@ func (g *Guard) apiKeyTTL() time.Duration { return g.cfg.accessTTL }
 // verifyAPIKey checks an API key: the in-process cache first (a lookup like a cached
 // token's), else one store round trip.
 func (g *Guard) verifyAPIKey(ctx context.Context, key string) (*Principal, error) {
-	if !credential.LooksLikeAPIKey(key) {
-		return nil, g.keyResult(ctx, nil, "malformed", "", time.Time{}, invalidToken("malformed API key", errShape))
-	}
+	// The cache answers only the exact string it holds, which was a well-formed key: the
+	// shape is checked on a miss.
 	if g.cache != nil {
 		if e, ok := g.cache.get(key); ok {
 			var now time.Time
@@ -65,6 +64,9 @@ func (g *Guard) verifyAPIKey(ctx context.Context, key string) (*Principal, error
 }
 
 func (g *Guard) verifyAPIKeyMiss(ctx context.Context, key string, now time.Time) (*Principal, error) {
+	if !credential.LooksLikeAPIKey(key) {
+		return nil, g.keyResult(ctx, nil, "malformed", "", time.Time{}, invalidToken("malformed API key", errShape))
+	}
 	gen := g.revs.gen.Load()
 	ks, err := g.apiKeyStore()
 	if err != nil {

@@ -16,7 +16,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/apikey"
 	"github.com/authframe/authframe/core/memstore"
+	"github.com/authframe/authframe/core/oauth"
 	"github.com/authframe/authframe/core/store"
 )
 
@@ -233,3 +235,70 @@ func BenchmarkRequestWithPrincipal(b *testing.B) {
 // requestSink receives every request BenchmarkRequestWithPrincipal makes, so that they
 // escape as a handler's would and the compiler cannot drop the allocation.
 var requestSink *http.Request
+
+// BenchmarkVerifyCachedServiceCredentials is BenchmarkVerifyCached for the credentials of
+// services: a client token through VerifyToken, and an API key through Authenticate (the
+// only way a key is presented) beside a user's token through Authenticate, all of them
+// already in the in-process cache.
+func BenchmarkVerifyCachedServiceCredentials(b *testing.B) {
+	ms := memstore.New()
+	defer ms.Close()
+	g, err := authframe.New(authframe.WithHMACSecret(hmacSecret), authframe.WithIssuer(testIss), authframe.WithAudience(testAud),
+		authframe.WithStore(ms), authframe.WithRolePermissions("user", "read:notes"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	ctx := context.Background()
+	c, secret, err := oauth.CreateClient(ctx, g, "svc", []string{"read:reports"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cl, _ := oauth.AuthenticateClient(ctx, g, authframe.ClientInfo{}, c.ID, secret)
+	ctok, _ := oauth.IssueToken(ctx, g, cl, nil)
+	u, err := g.Register(ctx, authframe.ClientInfo{}, "bench-user", "correct horse battery", "user")
+	if err != nil {
+		b.Fatal(err)
+	}
+	pair, _ := g.IssueTokens(ctx, u, authframe.ClientInfo{})
+	up, _ := g.VerifyToken(ctx, pair.AccessToken)
+	_, key, err := apikey.Create(ctx, g, up, "bench", []string{"read:notes"}, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The requests are made once: a framework's request exists before the Guard sees it.
+	var keyReq, keyBearerReq, userReq authframe.Request = &svcReq{apiKey: key}, &svcReq{auth: "Bearer " + key}, &svcReq{auth: "Bearer " + pair.AccessToken}
+	cases := []struct {
+		name string
+		run  func() error
+	}{
+		{"client_token/VerifyToken", func() error { _, err := g.VerifyToken(ctx, ctok.AccessToken); return err }},
+		{"api_key/Verify", func() error { _, err := apikey.Verify(ctx, g, key); return err }},
+		{"api_key/Authenticate", func() error { _, err := g.Authenticate(ctx, keyReq); return err }},
+		{"api_key_bearer/Authenticate", func() error { _, err := g.Authenticate(ctx, keyBearerReq); return err }},
+		{"user_token/Authenticate", func() error { _, err := g.Authenticate(ctx, userReq); return err }},
+	}
+	for _, tc := range cases {
+		if err := tc.run(); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(tc.name+"/serial", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := tc.run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(tc.name+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := tc.run(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}

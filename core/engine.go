@@ -77,6 +77,10 @@ func (i internals) ListAPIKeys(ctx context.Context, p *Principal) ([]store.APIKe
 	return i.g.listAPIKeys(ctx, p)
 }
 
+func (i internals) VerifyAPIKey(ctx context.Context, key string) (*Principal, error) {
+	return i.g.verifyAPIKey(ctx, key)
+}
+
 func (i internals) DeleteAPIKey(ctx context.Context, p *Principal, id string) error {
 	return i.g.deleteAPIKey(ctx, p, id)
 }
