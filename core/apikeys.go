@@ -19,7 +19,7 @@ type apiKeyTouch struct {
 }
 
 func (g *Guard) apiKeyStore() (store.APIKeyStore, error) {
-	ks, ok := g.store.(store.APIKeyStore)
+	ks, ok := store.As[store.APIKeyStore](g.store)
 	if !ok {
 		return nil, ErrInternal.with(errNoAPIKeyStore)
 	}

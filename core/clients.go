@@ -49,7 +49,7 @@ func clientPrincipal(p *Principal, c *parsedClaims) (*Principal, error) {
 }
 
 func (g *Guard) clientStore() (store.ClientStore, error) {
-	cs, ok := g.store.(store.ClientStore)
+	cs, ok := store.As[store.ClientStore](g.store)
 	if !ok {
 		return nil, ErrInternal.with(errNoClientStore)
 	}
@@ -79,7 +79,7 @@ func (g *Guard) authenticateClient(ctx context.Context, client ClientInfo, id, s
 	}
 	l := g.cfg.limits
 	limitKey := "client-fail:" + client.IP + "|" + id
-	peeker, canPeek := g.store.(store.RateLimitPeeker)
+	peeker, canPeek := store.As[store.RateLimitPeeker](g.store)
 	if l.Login >= 0 {
 		if canPeek {
 			n, reset, err := peeker.Peek(ctx, limitKey)

@@ -197,7 +197,7 @@ func New(opts ...Option) (*Guard, error) {
 	g.startFeeds()
 	g.wg.Add(1)
 	go g.sweepLoop()
-	if ks, ok := g.store.(store.APIKeyStore); ok {
+	if ks, ok := store.As[store.APIKeyStore](g.store); ok {
 		g.touches = make(chan apiKeyTouch, 256)
 		g.wg.Add(1)
 		go g.toucher(ks)

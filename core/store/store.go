@@ -362,3 +362,29 @@ type BreakerStater interface {
 	// BreakerState is "closed", "half-open" or "open".
 	BreakerState() string
 }
+
+// Unwrapper is a store that wraps another (a tracing or metrics decorator): As looks
+// through it for the optional abilities it does not offer itself.
+type Unwrapper interface {
+	Unwrap() Store
+}
+
+// As finds the optional ability T (ClientStore, APIKeyStore, RateLimitPeeker, ...) of s,
+// or of the stores s wraps (see Unwrapper), so that a decorator need not forward every
+// ability it does not change.
+func As[T any](s Store) (T, bool) {
+	for range 16 {
+		if t, ok := s.(T); ok {
+			return t, true
+		}
+		u, ok := s.(Unwrapper)
+		if !ok {
+			break
+		}
+		if s = u.Unwrap(); s == nil {
+			break
+		}
+	}
+	var zero T
+	return zero, false
+}

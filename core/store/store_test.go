@@ -47,3 +47,28 @@ func TestAPIKeyLive(t *testing.T) {
 		})
 	}
 }
+
+type wrapped struct {
+	store.Store
+	inner store.Store
+}
+
+func (w wrapped) Unwrap() store.Store { return w.inner }
+
+type withClients struct {
+	store.Store
+	store.ClientStore
+}
+
+func TestAsLooksThroughWrappers(t *testing.T) {
+	inner := withClients{}
+	if _, ok := store.As[store.ClientStore](wrapped{inner: inner}); !ok {
+		t.Fatal("As did not find the wrapped store's ability")
+	}
+	if _, ok := store.As[store.APIKeyStore](wrapped{inner: inner}); ok {
+		t.Fatal("As found an ability no store has")
+	}
+	if _, ok := store.As[store.ClientStore](wrapped{inner: nil}); ok {
+		t.Fatal("As found an ability behind nil")
+	}
+}

@@ -593,3 +593,22 @@ func TestWrapNilIsNil(t *testing.T) {
 		t.Fatal("wrapping nil is not nil")
 	}
 }
+
+// A Guard over a wrapped store keeps the abilities the wrapper does not trace: service
+// clients and API keys work through it.
+func TestWrappedStoreKeepsServiceAbilities(t *testing.T) {
+	ms := memstore.New()
+	defer ms.Close()
+	ws := authotel.WrapStore(ms, sdktrace.NewTracerProvider())
+	for name, ok := range map[string]bool{
+		"ClientStore":     has[store.ClientStore](ws),
+		"APIKeyStore":     has[store.APIKeyStore](ws),
+		"RateLimitPeeker": has[store.RateLimitPeeker](ws),
+	} {
+		if !ok {
+			t.Errorf("the wrapped store lost %s", name)
+		}
+	}
+}
+
+func has[T any](s store.Store) bool { _, ok := store.As[T](s); return ok }

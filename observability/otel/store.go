@@ -34,7 +34,9 @@ const (
 // store.StatsReporter or a store.Exporter exactly when s is. It always has Close (which
 // closes s if s can be closed), BreakerState (empty when s has no breaker, which is how
 // the Guard's health report shows a store without one) and Unwrap, which returns s.
-// WatchRevocations is forwarded without a span: it lasts as long as the subscription.
+// WatchRevocations is forwarded without a span: it lasts as long as the subscription. The
+// abilities it does not trace (service clients, API keys, ...) the Guard finds on s through
+// Unwrap (store.As), untraced.
 //
 // WrapStore(nil, tp) is nil; tp nil means the global tracer provider.
 func WrapStore(s store.Store, tp trace.TracerProvider) store.Store {
