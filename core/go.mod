@@ -11,4 +11,8 @@ require (
 	golang.org/x/time v0.15.0
 )
 
-require golang.org/x/sys v0.49.0 // indirect
+require (
+	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc // indirect
+	github.com/pquerna/otp v1.5.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)
