@@ -332,7 +332,7 @@ func TestNewVerifierRefusesBadConfiguration(t *testing.T) {
 		{"HS256", publicURL, []Option{WithAlgorithms("HS256")}},
 		{"none", publicURL, []Option{WithAlgorithms("none")}},
 		{"no algorithm", publicURL, []Option{WithAlgorithms()}},
-		{"a window of a day", publicURL, []Option{WithWindow(24 * time.Hour, 0)}},
+		{"a window of a day", publicURL, []Option{WithWindow(24*time.Hour, 0)}},
 		{"a negative lead", publicURL, []Option{WithWindow(time.Minute, -time.Second)}},
 		{"a tiny proof size", publicURL, []Option{WithMaxProofSize(10)}},
 		{"nil nonces", publicURL, []Option{WithNonces(nil)}},
