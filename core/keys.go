@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -16,6 +15,8 @@ import (
 	"math/big"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	ijwk "github.com/authframe/authframe/core/internal/jwk"
 )
 
 // minHMACSecret is the shortest HMAC secret accepted: 32 bytes, the output size of SHA-256.
@@ -190,17 +191,7 @@ func publicJWK(pub crypto.PublicKey) (jwk, error) {
 // thumbprint is the RFC 7638 jwk thumbprint: SHA-256 over the required members in
 // lexicographic order, base64url without padding.
 func (j jwk) thumbprint() string {
-	var canon string
-	switch j.Kty {
-	case "RSA":
-		canon = fmt.Sprintf(`{"e":%q,"kty":"RSA","n":%q}`, j.E, j.N)
-	case "EC":
-		canon = fmt.Sprintf(`{"crv":%q,"kty":"EC","x":%q,"y":%q}`, j.Crv, j.X, j.Y)
-	case "OKP":
-		canon = fmt.Sprintf(`{"crv":%q,"kty":"OKP","x":%q}`, j.Crv, j.X)
-	}
-	sum := sha256.Sum256([]byte(canon))
-	return b64.EncodeToString(sum[:])
+	return ijwk.Public{Kty: j.Kty, Crv: j.Crv, N: j.N, E: j.E, X: j.X, Y: j.Y}.Thumbprint()
 }
 
 // jwksJSON renders the public keys among ks (HMAC keys are never published).

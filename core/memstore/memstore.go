@@ -62,6 +62,12 @@ type Store struct {
 	keyHashes map[string]string              // hash -> id
 	userKeys  map[string]map[string]struct{} // user id -> key ids
 
+	mfaMu sync.Mutex
+	mfa   map[string]store.MFA // by user id
+
+	replayMu sync.Mutex
+	replay   map[string]time.Time // key -> until
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
@@ -114,6 +120,8 @@ func New(opts ...Option) *Store {
 		apiKeys:   map[string]store.APIKey{},
 		keyHashes: map[string]string{},
 		userKeys:  map[string]map[string]struct{}{},
+		mfa:       map[string]store.MFA{},
+		replay:    map[string]time.Time{},
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -196,6 +204,14 @@ func (s *Store) Cleanup() {
 		}
 	}
 	s.keyMu.Unlock()
+
+	s.replayMu.Lock()
+	for k, until := range s.replay {
+		if !now.Before(until) {
+			delete(s.replay, k)
+		}
+	}
+	s.replayMu.Unlock()
 }
 
 // cleanupBatch bounds how many sessions one hold of the write lock deletes.

@@ -388,3 +388,75 @@ func As[T any](s Store) (T, bool) {
 	var zero T
 	return zero, false
 }
+
+// MFA is the two-factor (TOTP, RFC 6238) state of a user. It holds no secret in the clear:
+// SealedSecret is the TOTP secret sealed by the caller (see package totp) and
+// RecoveryHashes are hashes of the recovery codes, computed by the caller.
+type MFA struct {
+	UserID string
+	// SealedSecret is the sealed TOTP secret, kept as opaque bytes.
+	SealedSecret []byte
+	// Confirmed is false while the enrolment is pending: the user has been shown the secret
+	// but has not yet proved with a code that their authenticator holds it. Only a
+	// confirmed record turns two-factor login on.
+	Confirmed bool
+	// LastStep is the last TOTP time step accepted for this user (see UseTOTPStep); a code
+	// of this step or an earlier one is never accepted again.
+	LastStep int64
+	// RecoveryHashes are the hashes of the recovery codes not yet used.
+	RecoveryHashes [][]byte
+	CreatedAt      time.Time
+}
+
+// MFAStore keeps the two-factor state of users, one record per user.
+//
+// Every method that decides whether a code is accepted is one atomic step in the store, so
+// that two instances sharing it can never both accept the same TOTP code or the same
+// recovery code.
+//
+// It is an optional ability of a store, found by type assertion, and not part of Store: a
+// Guard over a store without it keeps working, with two-factor login unavailable. Every
+// built-in store implements it.
+type MFAStore interface {
+	// PutMFA stores m as the user's record, replacing a pending one; ErrConflict when the
+	// user already has a confirmed record, which only DeleteMFA removes. Enrolment puts a
+	// pending record (Confirmed false); a confirmed one may be put directly when copying a
+	// store.
+	PutMFA(ctx context.Context, m MFA) error
+	// GetMFA returns the user's record, pending or confirmed.
+	GetMFA(ctx context.Context, userID string) (MFA, bool, error)
+	// ConfirmMFA atomically turns the user's pending record into a confirmed one, with
+	// LastStep set to step (the step of the code that confirmed it, so that this code
+	// cannot log in afterwards) and the given recovery hashes. It confirms only the pending
+	// record whose SealedSecret is sealedSecret, so that a code checked against one pending
+	// secret never confirms another that replaced it meanwhile. ErrNotFound when there is
+	// no such pending record, ErrConflict when the record is already confirmed.
+	ConfirmMFA(ctx context.Context, userID string, sealedSecret []byte, step int64, recoveryHashes [][]byte) error
+	// DeleteMFA removes the user's record, pending or confirmed, and reports whether it
+	// existed.
+	DeleteMFA(ctx context.Context, userID string) (bool, error)
+	// UseTOTPStep atomically accepts step for the user only if it is greater than the
+	// record's LastStep, which then becomes step, and reports whether it was accepted: of
+	// concurrent calls with one step exactly one is accepted. ErrNotFound when the user has
+	// no confirmed record.
+	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
+	// UseRecoveryCode atomically removes hash from the record's RecoveryHashes and reports
+	// whether it was there: of concurrent calls with one hash exactly one reports true.
+	// ErrNotFound when the user has no confirmed record.
+	UseRecoveryCode(ctx context.Context, userID string, hash []byte) (bool, error)
+}
+
+// ReplayStore remembers keys for a while, so that a one-time value (the jti of a DPoP
+// proof, say) is accepted once by all the instances sharing the store.
+//
+// It is an optional ability of a store, found by type assertion, and not part of Store.
+// Every built-in store implements it.
+type ReplayStore interface {
+	// Remember records key until the moment until and reports whether it is fresh: true
+	// for the first call with key, false for every later call before until, atomically, so
+	// that of concurrent callers exactly one sees true. Entries expire by themselves; once
+	// until has passed, the key is fresh again. An until that is not after now is
+	// remembered for no time at all, and the call reports true: callers refuse what is
+	// that old before they ask.
+	Remember(ctx context.Context, key string, until time.Time) (fresh bool, err error)
+}

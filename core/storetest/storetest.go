@@ -9,7 +9,7 @@
 // own key prefix or schema) and arrange its cleanup with t.Cleanup.
 //
 // The cases of an optional ability (store.RevocationFeed, store.StatsReporter,
-// store.Exporter, store.ClientStore, store.APIKeyStore) run when the store has it and skip
+// store.Exporter, store.ClientStore, store.APIKeyStore, store.MFAStore, store.ReplayStore) run when the store has it and skip
 // otherwise.
 package storetest
 
@@ -106,6 +106,15 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("API keys are deleted by their owner only", func(t *testing.T) { testDeleteAPIKey(t, newStore(t)) })
 	t.Run("API key touch moves LastUsedAt forward", func(t *testing.T) { testTouchAPIKey(t, newStore(t)) })
 	t.Run("clients and keys keep the caller's hashes byte for byte", func(t *testing.T) { testHashesOnly(t, newStore(t)) })
+	t.Run("MFA enrolment replaces a pending record, never a confirmed one", func(t *testing.T) { testMFAEnrolment(t, newStore(t)) })
+	t.Run("MFA records not found", func(t *testing.T) { testMFANotFound(t, newStore(t)) })
+	t.Run("TOTP steps are accepted only moving forward", func(t *testing.T) { testTOTPSteps(t, newStore(t)) })
+	t.Run("fifty concurrent uses of one TOTP step give one success", func(t *testing.T) { testConcurrentTOTPStep(t, newStore(t)) })
+	t.Run("recovery codes work once", func(t *testing.T) { testRecoveryCodes(t, newStore(t)) })
+	t.Run("two stores keep MFA records and replay keys apart", func(t *testing.T) { testMFAIsolation(t, newStore(t), newStore(t)) })
+	t.Run("replay keys are fresh once", func(t *testing.T) { testReplay(t, newStore(t)) })
+	t.Run("fifty concurrent Remember calls give one fresh", func(t *testing.T) { testConcurrentReplay(t, newStore(t)) })
+	t.Run("replay keys expire by themselves", func(t *testing.T) { testReplayExpiry(t, newStore(t)) })
 }
 
 func testUsers(t *testing.T, s store.Store) {

@@ -12,7 +12,7 @@ import (
 const cleanupBatch = 1000
 
 // Cleanup deletes every expired session (and, by cascade, its refresh family), revocation,
-// rate-limit window and API key now, and returns how many rows it deleted. The cleanup job calls it
+// rate-limit window, API key and replay key now, and returns how many rows it deleted. The cleanup job calls it
 // on its interval; call it yourself when the job is off (WithCleanupInterval(0)). Reads
 // never return expired rows, so Cleanup only reclaims space.
 func (s *Store) Cleanup(ctx context.Context) (int64, error) {
@@ -23,6 +23,7 @@ func (s *Store) Cleanup(ctx context.Context) (int64, error) {
 		{"cleanup revocations", s.q.cleanupRevocations},
 		{"cleanup rate limits", s.q.cleanupRates},
 		{"cleanup api keys", s.q.cleanupAPIKeys},
+		{"cleanup replay keys", s.q.cleanupReplay},
 	} {
 		for {
 			tag, err := s.pool.Exec(ctx, q.sql, now, cleanupBatch)

@@ -1,6 +1,6 @@
 // Package pgstore is authframe's PostgreSQL store: users, sessions, refresh-token
-// families, revocations, rate-limit counters, service clients and API keys in seven
-// tables, through a github.com/jackc/pgx/v5 pool that the application owns.
+// families, revocations, rate-limit counters, service clients, API keys, two-factor records
+// and replay keys in nine tables, through a github.com/jackc/pgx/v5 pool that the application owns.
 //
 //	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
 //	st, err := pgstore.New(ctx, pool)          // migrates, starts the cleanup job

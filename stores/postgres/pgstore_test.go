@@ -375,6 +375,11 @@ func TestCleanupJobDeletesExpiredRows(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for key, until := range map[string]time.Time{"dying": short, "living": now.Add(time.Hour)} {
+		if fresh, err := st.Remember(ctx, key, until); !fresh || err != nil {
+			t.Fatalf("Remember = %v, %v", fresh, err)
+		}
+	}
 
 	count := func(table string) int {
 		var n int
@@ -383,7 +388,7 @@ func TestCleanupJobDeletesExpiredRows(t *testing.T) {
 		}
 		return n
 	}
-	tables := []string{"sessions", "refresh_tokens", "revocations", "rate_limits", "api_keys"}
+	tables := []string{"sessions", "refresh_tokens", "revocations", "rate_limits", "api_keys", "replay"}
 	for _, tb := range tables {
 		if n := count(tb); n != 2 {
 			t.Fatalf("%s holds %d rows before expiry, want 2", tb, n)
@@ -412,6 +417,9 @@ func TestCleanupJobDeletesExpiredRows(t *testing.T) {
 	}
 	if _, ok, _ := st.GetAPIKeyByHash(ctx, []byte("living")); !ok {
 		t.Fatal("the cleanup deleted an API key without expiry")
+	}
+	if fresh, _ := st.Remember(ctx, "living", now.Add(time.Hour)); fresh {
+		t.Fatal("the cleanup deleted a replay key before its expiry")
 	}
 }
 

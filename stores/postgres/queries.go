@@ -30,10 +30,14 @@ type queries struct {
 
 	createAPIKey, deleteExpiredAPIKey, getAPIKeyByHash, listAPIKeys, deleteAPIKey, touchAPIKey string
 
+	putMFA, getMFA, confirmMFA, deleteMFA, useTOTPStep, useRecoveryCode string
+
+	remember string
+
 	stats                                             string
 	exportUsers, exportSessions, exportRefresh        string
 	cleanupSessions, cleanupRevocations, cleanupRates string
-	cleanupAPIKeys                                    string
+	cleanupAPIKeys, cleanupReplay                     string
 }
 
 const (
@@ -41,6 +45,7 @@ const (
 	sessionCols = "id, user_id, username, roles, kind, csrf_hash, user_agent, ip, created_at, last_seen_at, idle_timeout, expires_at"
 	clientCols  = "id, name, scopes, secret_hash, created_at, disabled"
 	apiKeyCols  = "id, user_id, name, permissions, hash, created_at, expires_at, last_used_at, username"
+	mfaCols     = "user_id, sealed_secret, confirmed, last_step, recovery_hashes, created_at"
 )
 
 // deadlineAfter is the session deadline once last_seen_at becomes lastSeen (an SQL
@@ -59,7 +64,11 @@ func buildQueries(n names) queries {
 	users, sessions, refresh := n.table("users"), n.table("sessions"), n.table("refresh_tokens")
 	revocations, rates := n.table("revocations"), n.table("rate_limits")
 	clients, apiKeys := n.table("clients"), n.table("api_keys")
+	mfa, replay := n.table("mfa"), n.table("replay")
 	r := strings.NewReplacer(
+		"{mfa}", mfa,
+		"{mfaCols}", mfaCols,
+		"{replay}", replay,
 		"{users}", users,
 		"{sessions}", sessions,
 		"{refresh}", refresh,
@@ -211,6 +220,49 @@ func buildQueries(n names) queries {
 		touchAPIKey: sql(`UPDATE {apiKeys} SET last_used_at = GREATEST(last_used_at, $2::timestamptz)
 			WHERE id = $1 AND {keyLive3}`),
 
+		// A pending record is replaced, a confirmed one is not: no row comes back then.
+		putMFA: sql(`INSERT INTO {mfa} AS m ({mfaCols})
+			VALUES ($1, coalesce($2::bytea, ''), $3, $4, coalesce($5::bytea[], '{}'), $6)
+			ON CONFLICT (user_id) DO UPDATE SET
+				sealed_secret = excluded.sealed_secret, confirmed = excluded.confirmed,
+				last_step = excluded.last_step, recovery_hashes = excluded.recovery_hashes,
+				created_at = excluded.created_at
+			WHERE NOT m.confirmed
+			RETURNING 1`),
+		getMFA: sql(`SELECT {mfaCols} FROM {mfa} WHERE user_id = $1`),
+		// The conditional UPDATE decides; the second column reads the row as it was before
+		// the statement (a CTE's changes are not visible to the rest of its statement), so
+		// that a refusal says whether the record was missing, held another secret, or was
+		// confirmed already.
+		confirmMFA: sql(`WITH done AS (
+				UPDATE {mfa} SET confirmed = true, last_step = $3, recovery_hashes = coalesce($4::bytea[], '{}')
+				WHERE user_id = $1 AND NOT confirmed AND sealed_secret = $2::bytea
+				RETURNING 1
+			)
+			SELECT EXISTS (SELECT 1 FROM done), (SELECT confirmed FROM {mfa} WHERE user_id = $1)`),
+		deleteMFA: sql(`DELETE FROM {mfa} WHERE user_id = $1`),
+		// Of concurrent uses of one step, the first UPDATE locks the row; the others wait
+		// for it, re-check the condition against the committed row, and match nothing.
+		useTOTPStep: sql(`WITH done AS (
+				UPDATE {mfa} SET last_step = $2 WHERE user_id = $1 AND confirmed AND last_step < $2
+				RETURNING 1
+			)
+			SELECT EXISTS (SELECT 1 FROM done), EXISTS (SELECT 1 FROM {mfa} WHERE user_id = $1 AND confirmed)`),
+		useRecoveryCode: sql(`WITH done AS (
+				UPDATE {mfa} SET recovery_hashes = array_remove(recovery_hashes, $2::bytea)
+				WHERE user_id = $1 AND confirmed AND $2::bytea = ANY (recovery_hashes)
+				RETURNING 1
+			)
+			SELECT EXISTS (SELECT 1 FROM done), EXISTS (SELECT 1 FROM {mfa} WHERE user_id = $1 AND confirmed)`),
+
+		// A row comes back when the key is new or its row had expired (taken over); none
+		// when it is remembered. Concurrent inserts of one key wait on the first, then see
+		// its committed, unexpired row and return nothing.
+		remember: sql(`INSERT INTO {replay} AS r (key, expires_at) VALUES ($1, $2)
+			ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+			WHERE r.expires_at <= $3::timestamptz
+			RETURNING 1`),
+
 		stats: sql(`SELECT
 				(SELECT count(*) FROM {users}),
 				count(*),
@@ -239,5 +291,7 @@ func buildQueries(n names) queries {
 			SELECT key FROM {rates} WHERE reset_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
 		cleanupAPIKeys: sql(`DELETE FROM {apiKeys} WHERE id IN (
 			SELECT id FROM {apiKeys} WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
+		cleanupReplay: sql(`DELETE FROM {replay} WHERE key IN (
+			SELECT key FROM {replay} WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
 	}
 }

@@ -52,6 +52,9 @@ func (k *keys) apiKey(hash []byte) string    { return k.prefix + "apikey:" + hex
 func (k *keys) apiKeyID(id string) string    { return k.prefix + "apikey-id:" + id }
 func (k *keys) userAPIKeys(id string) string { return k.prefix + "user-apikeys:" + id }
 
+func (k *keys) mfa(userID string) string { return k.prefix + "mfa:" + userID }
+func (k *keys) replay(key string) string { return k.prefix + "replay:" + key }
+
 // Times are kept as Unix milliseconds, durations as milliseconds: the precision every
 // store keeps, and exact in the doubles of Redis's Lua.
 

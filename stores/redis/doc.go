@@ -1,6 +1,6 @@
 // Package redisstore is authframe's Redis store: users, sessions, refresh-token families,
-// revocations, login rate limits, service clients and API keys in Redis, shared by every
-// instance of a service.
+// revocations, login rate limits, service clients, API keys, two-factor records and replay
+// keys in Redis, shared by every instance of a service.
 //
 // It works on any redis.UniversalClient, so a standalone server, Sentinel and Cluster all
 // work; the client belongs to the caller, who sets its timeouts and closes it.
@@ -28,7 +28,7 @@
 //
 // No secret is stored: the Guard hands the store only hashes (argon2id password hashes,
 // SHA-256 refresh-token and CSRF hashes, session ids derived by hashing the cookie, and
-// the hashes of client secrets and API keys).
+// the hashes of client secrets, API keys and recovery codes; a TOTP secret arrives sealed).
 //
 // Integration tests run against the server named by AUTHFRAME_TEST_REDIS_URL (and a
 // Cluster named by AUTHFRAME_TEST_REDIS_CLUSTER_ADDRS, and a Sentinel-monitored pair named by

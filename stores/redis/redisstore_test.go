@@ -87,7 +87,7 @@ func TestKeysThatScriptsShareHaveOneHashTag(t *testing.T) {
 		})
 	}
 	for _, key := range []string{k.session("s1"), k.user("u1"), k.userSessions("u1"), k.username("alice"), k.rate("r"),
-		k.clients, k.apiKey([]byte("h")), k.apiKeyID("k1"), k.userAPIKeys("u1")} {
+		k.clients, k.apiKey([]byte("h")), k.apiKeyID("k1"), k.userAPIKeys("u1"), k.mfa("u1"), k.replay("jkt:jti")} {
 		if tag(key) != key {
 			t.Errorf("%q has a hash tag: records would not spread over a Cluster", key)
 		}
