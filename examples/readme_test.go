@@ -55,3 +55,24 @@ func TestRootReadmeTest(t *testing.T) {
 		t.Fatalf("go test of the README's test: %v\n%s", err, out)
 	}
 }
+
+// The core README's programs of a section compile too: each section's first ```go block is
+// held to ReadmeProgram's rules (no line budget).
+func TestCoreReadmeSectionPrograms(t *testing.T) {
+	md, err := os.ReadFile("../core/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, heading := range []string{"## Service clients (OAuth 2.0 client credentials)"} {
+		_, section, ok := strings.Cut(string(md), "\n"+heading+"\n")
+		if !ok {
+			t.Fatalf("core/README.md has no %q section", heading)
+		}
+		section, _, _ = strings.Cut(section, "\n## ")
+		f := filepath.Join(t.TempDir(), "section.md")
+		if err := os.WriteFile(f, []byte(section), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		adaptertest.ReadmeProgram(t, f, 0)
+	}
+}
