@@ -13,6 +13,8 @@ import (
 	"time"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/apikey"
+	"github.com/authframe/authframe/core/oauth"
 )
 
 func TestForwardsAnAuthenticatedRequestWithTheCallersIdentity(t *testing.T) {
@@ -243,17 +245,30 @@ func TestIdentityHeadersCannotBeSpoofed(t *testing.T) {
 func TestCredentialsAreNotForwardedAndOtherCookiesAre(t *testing.T) {
 	up := newUpstream(t, nil)
 	g := startGateway(t, up)
-	_, tok := login(t, g.app)
+	u, tok := login(t, g.app, "user")
+	p, err := g.app.Guard.VerifyToken(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := apikey.Create(context.Background(), g.app.Guard, p, "gateway test", []string{"read:notes"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cookie := g.app.Guard.ClearSessionCookie().Name
-	for _, path := range []string{"/api/x", "/public/x"} {
-		t.Run(path, func(t *testing.T) {
-			resp, body := raw(t, g.addr, "GET "+path+" HTTP/1.1",
-				"authorization: Bearer "+tok,
-				"X-API-Key: afk_not-for-the-upstream",
+	for name, c := range map[string]struct{ path, credential string }{
+		"protected, bearer token": {"/api/x", "authorization: Bearer " + tok},
+		"protected, API key":      {"/api/x", "X-API-Key: " + key},
+		"public, both":            {"/public/x", "authorization: Bearer " + tok + "\r\nX-API-Key: afk_not-for-the-upstream"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			lines := []string{"GET " + c.path + " HTTP/1.1"}
+			lines = append(lines, strings.Split(c.credential, "\r\n")...)
+			lines = append(lines,
 				"Cookie: theme=dark; "+cookie+"=the-session-id; lang=fr",
 				"Cookie: "+cookie+"=another-session-id",
 				"Cookie: a=b",
 			)
+			resp, body := raw(t, g.addr, lines...)
 			if resp.StatusCode != 200 {
 				t.Fatalf("%d %s", resp.StatusCode, body)
 			}
@@ -266,7 +281,75 @@ func TestCredentialsAreNotForwardedAndOtherCookiesAre(t *testing.T) {
 			if got, want := s.Header.Values("Cookie"), []string{"theme=dark; lang=fr", "a=b"}; !slices.Equal(got, want) {
 				t.Errorf("the upstream saw cookies %q, want %q", got, want)
 			}
+			if c.path == "/api/x" && s.Header.Get("X-User-Id") != u.ID {
+				t.Errorf("the upstream saw X-User-Id %q, want %q", s.Header.Get("X-User-Id"), u.ID)
+			}
 		})
+	}
+}
+
+// Service clients and API keys pass the gateway as users' tokens do, with their own auth
+// method and permissions; a rule asking for a permission serves all three.
+func TestAcceptsAPIKeysAndClientTokens(t *testing.T) {
+	up := newUpstream(t, nil)
+	g := startGateway(t, up, "AUTHFRAME_GATEWAY_REQUIRE=/reports/=read:reports")
+	ctx := context.Background()
+	admin, tok := login(t, g.app, "admin")
+	p, err := g.app.Guard.VerifyToken(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, key, err := apikey.Create(ctx, g.app.Guard, p, "reports job", []string{"read:reports"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, secret, err := oauth.CreateClient(ctx, g.app.Guard, "billing", []string{"read:reports"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := oauth.AuthenticateClient(ctx, g.app.Guard, authframe.ClientInfo{}, c.ID, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := oauth.IssueToken(ctx, g.app.Guard, cl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, header, value, method, user string
+	}{
+		{"API key", "X-API-Key", key, "api_key", admin.ID},
+		{"API key as a bearer token", "Authorization", "Bearer " + key, "api_key", admin.ID},
+		{"client token", "Authorization", "Bearer " + ct.AccessToken, "client", c.ID},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := g.do(t, "GET", "/reports/today", "", tc.header, tc.value)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%d %s", resp.StatusCode, body)
+			}
+			s := up.last(t)
+			for h, want := range map[string]string{"X-Auth-Method": tc.method, "X-User-Id": tc.user, "X-User-Permissions": "read:reports", "X-Api-Key": "", "Authorization": ""} {
+				if got := s.Header.Get(h); got != want {
+					t.Errorf("the upstream saw %s %q, want %q", h, got, want)
+				}
+			}
+		})
+	}
+	// A deleted key and a deleted client are refused at once, never reaching the upstream.
+	if err := apikey.Revoke(ctx, g.app.Guard, p, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := oauth.DeleteClient(ctx, g.app.Guard, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	before := len(up.requests())
+	for _, h := range [][2]string{{"X-API-Key", key}, {"Authorization", "Bearer " + ct.AccessToken}} {
+		if resp, body := g.do(t, "GET", "/reports/today", "", h[0], h[1]); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s after deletion: %d %s", h[0], resp.StatusCode, body)
+		}
+	}
+	if len(up.requests()) != before {
+		t.Fatal("a refused request reached the upstream")
 	}
 }
 

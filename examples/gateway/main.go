@@ -155,10 +155,10 @@ func (gw *gateway) forward(w http.ResponseWriter, r *http.Request) {
 // authenticate is the gateway's one credential check, shared by every protected path.
 // Only headers are credentials here: the Guard is shown the request without its cookies,
 // because a browser attaches cookies to any request a page makes it send, and the services
-// behind the gateway have no CSRF defence of their own. Today the credential is a bearer
-// token; API keys (X-API-Key) and client tokens are the Guard's to accept once app.New
-// configures it for them, through this same call, and rewrite already forwards their
-// auth method. The Guard's work is bounded as the apps bound a request, so that a dead
+// behind the gateway have no CSRF defence of their own. The credential is a user's bearer
+// token, a service client's token or an API key (X-API-Key, or a bearer token with the key
+// prefix): the Guard tells them apart, and rewrite forwards each one's auth method. The
+// Guard's work is bounded as the apps bound a request, so that a dead
 // store is a 503 in time; the forwarded request is not bounded by it.
 func (gw *gateway) authenticate(r *http.Request) (*authframe.Principal, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), app.RequestTimeout)
