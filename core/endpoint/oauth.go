@@ -146,7 +146,7 @@ func (h *Handlers) authenticate(in Input, v url.Values) (oauth.Client, *Output) 
 		return oauth.Client{}, &out
 	}
 	if !present {
-		out := oauthFail(&OAuthError{Code: "invalid_client", Description: "client authentication is required", Status: http.StatusUnauthorized, Basic: true})
+		out := oauthFail(&OAuthError{Code: "invalid_client", Description: "client authentication is required", Status: http.StatusUnauthorized})
 		return oauth.Client{}, &out
 	}
 	c, err := oauth.AuthenticateClient(in.Ctx, h.guard, h.client(in), id, secret)
