@@ -1,0 +1,5 @@
+package main
+
+import _ "gonum.org/v1/plot"
+
+func main() {}
