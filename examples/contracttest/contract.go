@@ -54,7 +54,7 @@ func (s *Secrets) List() []string {
 	return append([]string(nil), s.list...)
 }
 
-var client = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+var client = &http.Client{Transport: ValidatingTransport{}, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 var userSeq atomic.Int64
 

@@ -35,6 +35,7 @@ func Echo(a *app.App) *echo.Echo {
 	e.GET("/", page)
 	e.GET("/healthz", health(g))
 	e.GET("/metrics", echo.WrapHandler(a.Metrics))
+	e.GET("/openapi.yaml", echo.WrapHandler(app.OpenAPIHandler))
 	e.GET("/.well-known/jwks.json", h.JWKS)
 
 	e.POST("/auth/register", h.Register)

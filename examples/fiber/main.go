@@ -69,6 +69,7 @@ func App(a *app.App) *fiber.App {
 		return c.Status(status).JSON(fiber.Map{"status": word, "dependencies": deps})
 	})
 	f.Get("/metrics", adaptor.HTTPHandler(a.Metrics))
+	f.Get("/openapi.yaml", adaptor.HTTPHandler(app.OpenAPIHandler))
 	f.Get("/.well-known/jwks.json", h.JWKS)
 
 	f.Post("/auth/register", h.Register)

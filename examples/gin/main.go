@@ -39,6 +39,7 @@ func Router(a *app.App) *gin.Engine {
 	r.GET("/", page)
 	r.GET("/healthz", health(guard))
 	r.GET("/metrics", gin.WrapH(a.Metrics))
+	r.GET("/openapi.yaml", gin.WrapH(app.OpenAPIHandler))
 	r.GET("/.well-known/jwks.json", h.JWKS)
 
 	r.POST("/auth/register", h.Register)

@@ -60,6 +60,7 @@ func Handler(a *app.App) http.Handler {
 		writeJSON(w, status, body)
 	})
 	mux.Handle("GET /metrics", a.Metrics)
+	mux.Handle("GET /openapi.yaml", app.OpenAPIHandler)
 	mux.HandleFunc("GET /{$}", page)
 	return authhttp.RequestID(withTimeout(contractErrors(mux)))
 }
