@@ -378,7 +378,15 @@ func runCells(ctx context.Context, cfg *Config, logf func(string, ...any), rc *r
 		return nil, err
 	}
 	all = append(all, b...)
+	if b, err = MemoryAPIKeyBenches(ctx, l.mem, d); err != nil {
+		return nil, err
+	}
+	all = append(all, b...)
 	if b, err = RedisBenches(ctx, l.rs, rc, l.redisPrefix, d); err != nil {
+		return nil, err
+	}
+	all = append(all, b...)
+	if b, err = RedisAPIKeyBenches(ctx, l.rs, rc, l.redisPrefix, d); err != nil {
 		return nil, err
 	}
 	all = append(all, b...)
@@ -393,6 +401,10 @@ func runCells(ctx context.Context, cfg *Config, logf func(string, ...any), rc *r
 	}
 	defer small.Close()
 	if b, err = PostgresBenches(ctx, l.ps, small, pool, l.schema, "af_", d); err != nil {
+		return nil, err
+	}
+	all = append(all, b...)
+	if b, err = PostgresAPIKeyBenches(ctx, l.ps, pool, l.schema, "af_", d); err != nil {
 		return nil, err
 	}
 	all = append(all, b...)

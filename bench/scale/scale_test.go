@@ -263,3 +263,23 @@ func TestChartsAreSmallSVGFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestMemoryAPIKeyCellsRunWithoutFailures(t *testing.T) {
+	ctx := context.Background()
+	d := testDataset(200)
+	st := NewMemoryStore(nil)
+	defer st.Close()
+	benches, err := MemoryAPIKeyBenches(ctx, st, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := RunCells(ctx, CellConfig{Callers: []int{1, 8}, Rounds: 2, Slice: 5 * time.Millisecond}, benches, func(Cell) {})
+	if len(cells) != 2 {
+		t.Fatalf("%d cells", len(cells))
+	}
+	for _, c := range cells {
+		if c.Op != OpAPIKeyLookup || c.Ours <= 0 || c.Raw <= 0 || c.OursFailed > 0 || c.RawFailed > 0 {
+			t.Errorf("%s (failed %d/%d)", c.Line(), c.OursFailed, c.RawFailed)
+		}
+	}
+}
