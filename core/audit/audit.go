@@ -22,7 +22,8 @@ const (
 	// SessionValidated: a session cookie was checked (Result as above).
 	SessionValidated
 	LoginSucceeded
-	// LoginFailed: Reason is "unknown_user", "bad_password" or "invalid_input".
+	// LoginFailed: Reason is "unknown_user", "bad_password", "user_disabled" or
+	// "invalid_input".
 	LoginFailed
 	Registered
 	Refreshed
