@@ -55,7 +55,7 @@ func apiKeyStore(st Source) (store.APIKeyStore, error) {
 }
 
 func newAPIKeysCmd(a *app) *cobra.Command {
-	c := &cobra.Command{Use: "apikeys", Short: "Create, list and revoke users' API keys"}
+	c := group("apikeys", "Create, list and revoke users' API keys")
 	c.AddCommand(newAPIKeysCreate(a), newAPIKeysList(a), newAPIKeysRevoke(a))
 	return c
 }

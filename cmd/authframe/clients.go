@@ -74,7 +74,7 @@ func clientStore(st Source) (store.ClientStore, error) {
 }
 
 func newClientsCmd(a *app) *cobra.Command {
-	c := &cobra.Command{Use: "clients", Short: "Create, list and revoke service clients (OAuth 2.0 client credentials)"}
+	c := group("clients", "Create, list and revoke service clients (OAuth 2.0 client credentials)")
 	c.AddCommand(newClientsCreate(a), newClientsList(a), newClientsRevoke(a))
 	return c
 }

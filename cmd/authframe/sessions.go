@@ -31,7 +31,7 @@ func viewSession(s store.Session) sessionView {
 }
 
 func newSessionsCmd(a *app) *cobra.Command {
-	c := &cobra.Command{Use: "sessions", Short: "List and revoke users' sessions (browser sessions and token families)"}
+	c := group("sessions", "List and revoke users' sessions (browser sessions and token families)")
 	c.AddCommand(newSessionsList(a), newSessionsRevoke(a))
 	return c
 }

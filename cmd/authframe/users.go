@@ -40,7 +40,7 @@ func (v userView) text(w io.Writer) {
 }
 
 func newUsersCmd(a *app) *cobra.Command {
-	c := &cobra.Command{Use: "users", Short: "Create, list, show, disable and import users"}
+	c := group("users", "Create, list, show, disable and import users")
 	c.AddCommand(newUsersCreate(a), newUsersList(a), newUsersShow(a), newUsersDisable(a, true), newUsersDisable(a, false),
 		newUsersSetRoles(a), newUsersResetPassword(a), newUsersImport(a))
 	return c
