@@ -46,7 +46,8 @@ func (g *Guard) StartSession(ctx context.Context, u User, client ClientInfo) (*S
 
 // RenewSession gives the session behind p a new id and CSRF token, keeping its user, creation time
 // and absolute deadline; the old id stops working at once. Call it on privilege changes.
-// roles, when non-nil, replace the session's roles.
+// roles, when non-nil, replace the session's roles. The session of a disabled user is
+// revoked instead of renewed.
 func (g *Guard) RenewSession(ctx context.Context, p *Principal, roles []string, client ClientInfo) (*SessionGrant, error) {
 	client = client.owned()
 	if p == nil || p.Method != MethodSession {
@@ -58,6 +59,14 @@ func (g *Guard) RenewSession(ctx context.Context, p *Principal, roles []string, 
 	}
 	now := g.cfg.now()
 	if !ok || !old.Live(now) {
+		return nil, ErrSessionInvalid
+	}
+	u, found, err := g.store.GetUser(ctx, old.UserID)
+	if err != nil {
+		return nil, g.storeErr(ctx, "get_user", err)
+	}
+	if found && u.Disabled {
+		_ = g.revoke(ctx, store.RevokeSession, old.ID, now, "user_disabled", old.UserID)
 		return nil, ErrSessionInvalid
 	}
 	secret, id := newSessionID()

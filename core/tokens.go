@@ -108,7 +108,8 @@ func (g *Guard) signAccess(ctx context.Context, u User, sid string, now time.Tim
 
 // Refresh spends a refresh token and returns a new pair of the same family. A spent token
 // presented again revokes the whole family and its session: the newest refresh token and
-// every access token of that session stop working (RFC 9700 §4.14.2).
+// every access token of that session stop working (RFC 9700 §4.14.2). The session of a
+// deleted or disabled user is revoked instead of refreshed.
 func (g *Guard) Refresh(ctx context.Context, refreshToken string, client ClientInfo) (*TokenPair, error) {
 	client = client.owned()
 	bad := invalidToken("refresh token is not valid", nil)
@@ -143,6 +144,10 @@ func (g *Guard) Refresh(ctx context.Context, refreshToken string, client ClientI
 	}
 	if !found {
 		_ = g.revoke(ctx, store.RevokeSession, sid, now, "user_deleted", s.UserID)
+		return nil, bad
+	}
+	if u.Disabled {
+		_ = g.revoke(ctx, store.RevokeSession, sid, now, "user_disabled", s.UserID)
 		return nil, bad
 	}
 	at, err := g.signAccess(ctx, u, sid, now)

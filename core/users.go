@@ -143,6 +143,7 @@ func loginInputError(username, password string) error {
 // known user or not. An unknown user costs the same hash as a wrong password, and both give
 // the same 401, so neither timing nor answer reveals whether a username exists. A request
 // whose context ends while it waits for a hashing slot gives up without hashing.
+// A disabled user (store.User.Disabled) is refused like a wrong password, at the same cost.
 // Parameters weaker than the Guard's are upgraded here.
 func (g *Guard) VerifyPassword(ctx context.Context, client ClientInfo, username, password string) (User, error) {
 	if err := loginInputError(username, password); err != nil {
@@ -178,6 +179,12 @@ func (g *Guard) VerifyPassword(ctx context.Context, client ClientInfo, username,
 	}
 	if !good {
 		g.observe(ctx, audit.Event{Type: audit.LoginFailed, Reason: "bad_password", UserID: u.ID, ClientIP: client.IP, UserAgent: client.UserAgent})
+		return User{}, ErrInvalidCredentials
+	}
+	// A disabled user gets the answer of a wrong password, after the same hash work, so
+	// that neither reveals that the account exists; the audit event says why.
+	if u.Disabled {
+		g.observe(ctx, audit.Event{Type: audit.LoginFailed, Reason: "user_disabled", UserID: u.ID, ClientIP: client.IP, UserAgent: client.UserAgent})
 		return User{}, ErrInvalidCredentials
 	}
 	if rehash {

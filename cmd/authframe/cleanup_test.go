@@ -44,8 +44,22 @@ func cleanRedis(t *testing.T, url, prefix string) {
 	c := redis.NewClient(opt)
 	defer c.Close()
 	ctx := context.Background()
-	iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
-	for iter.Next(ctx) {
-		c.Del(ctx, iter.Val())
+	// Large pages and one UNLINK per page: a test may leave a million keys.
+	for cursor := uint64(0); ; {
+		keys, next, err := c.Scan(ctx, cursor, prefix+"*", 10000).Result()
+		if err != nil {
+			t.Log(err)
+			return
+		}
+		if len(keys) > 0 {
+			if err := c.Unlink(ctx, keys...).Err(); err != nil {
+				t.Log(err)
+				return
+			}
+		}
+		if next == 0 {
+			return
+		}
+		cursor = next
 	}
 }

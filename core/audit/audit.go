@@ -24,8 +24,9 @@ const (
 	// LoginSucceeded: a user's password login, or with Kind "client" a service client's
 	// authentication (UserID is then the client id).
 	LoginSucceeded
-	// LoginFailed: Reason is "unknown_user", "bad_password" or "invalid_input"; with Kind
-	// "client", "unknown_client", "bad_secret", "disabled_client" or "invalid_input".
+	// LoginFailed: Reason is "unknown_user", "bad_password", "user_disabled" or
+	// "invalid_input"; with Kind "client", "unknown_client", "bad_secret",
+	// "disabled_client" or "invalid_input".
 	LoginFailed
 	// Registered: a user was created, or with Kind "client" a service client, or with Kind
 	// "api_key" an API key (UserID is its owner).

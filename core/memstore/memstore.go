@@ -275,6 +275,7 @@ func (s *Store) UpdateUser(_ context.Context, u store.User) error {
 	}
 	old.PasswordHash = u.PasswordHash
 	old.Roles = slices.Clone(u.Roles)
+	old.Disabled = u.Disabled
 	old.UpdatedAt = u.UpdatedAt
 	s.users[u.ID] = old
 	return nil

@@ -27,6 +27,11 @@ type User struct {
 	Roles        []string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Disabled keeps the account on record while refusing it: the Guard answers its
+	// password like a wrong one (after the same hash work) and refuses to refresh or renew
+	// its sessions. Whoever disables a user also revokes their tokens (a RevokeUser
+	// revocation), since tokens already issued are not looked up again.
+	Disabled bool
 }
 
 // Session is a server-side session. The same record backs a browser session (a cookie) and
@@ -158,7 +163,8 @@ type UserStore interface {
 	CreateUser(ctx context.Context, u User) error
 	GetUser(ctx context.Context, id string) (User, bool, error)
 	GetUserByUsername(ctx context.Context, username string) (User, bool, error)
-	// UpdateUser replaces the password hash and roles of an existing user; ErrNotFound otherwise.
+	// UpdateUser replaces the password hash, roles, Disabled flag and UpdatedAt of an
+	// existing user; ErrNotFound otherwise.
 	UpdateUser(ctx context.Context, u User) error
 }
 

@@ -68,6 +68,7 @@ func newSession(userID string, now time.Time, kind string) store.Session {
 func Run(t *testing.T, newStore Factory) {
 	t.Run("users round trip and lookups", func(t *testing.T) { testUsers(t, newStore(t)) })
 	t.Run("users not found is false, nil", func(t *testing.T) { testUsersNotFound(t, newStore(t)) })
+	t.Run("users keep their disabled flag", func(t *testing.T) { testUserDisabled(t, newStore(t)) })
 	t.Run("usernames are unique", func(t *testing.T) { testUserConflict(t, newStore(t)) })
 	t.Run("sessions round trip", func(t *testing.T) { testSessions(t, newStore(t)) })
 	t.Run("sessions listed per user", func(t *testing.T) { testListSessions(t, newStore(t)) })
@@ -147,6 +148,60 @@ func testUsers(t *testing.T, s store.Store) {
 	}
 	if err := s.UpdateUser(c, store.User{ID: id("missing")}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("UpdateUser of a missing user = %v, want ErrNotFound", err)
+	}
+}
+
+func testUserDisabled(t *testing.T, s store.Store) {
+	c := ctx(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	u := store.User{ID: id("u"), Username: id("carol."), PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", Roles: []string{"member"}, CreatedAt: now, UpdatedAt: now, Disabled: true}
+	if err := s.CreateUser(c, u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	if got, ok, err := s.GetUser(c, u.ID); err != nil || !ok || !got.Disabled {
+		t.Fatalf("GetUser of a user created disabled = %+v, %v, %v; want Disabled", got, ok, err)
+	}
+	u.Disabled = false
+	u.UpdatedAt = now.Add(time.Second)
+	if err := s.UpdateUser(c, u); err != nil {
+		t.Fatalf("UpdateUser (enable): %v", err)
+	}
+	if got, _, err := s.GetUserByUsername(c, u.Username); err != nil || got.Disabled {
+		t.Fatalf("GetUserByUsername after enabling = %+v, %v; want not Disabled", got, err)
+	}
+	u.Disabled = true
+	u.Roles = []string{"member", "auditor"}
+	u.UpdatedAt = now.Add(2 * time.Second)
+	if err := s.UpdateUser(c, u); err != nil {
+		t.Fatalf("UpdateUser (disable): %v", err)
+	}
+	got, _, err := s.GetUser(c, u.ID)
+	if err != nil || !got.Disabled || !slices.Equal(got.Roles, u.Roles) || got.PasswordHash != u.PasswordHash {
+		t.Fatalf("GetUser after disabling = %+v, %v; want Disabled with the new roles", got, err)
+	}
+	if ex, ok := s.(store.Exporter); ok {
+		var found bool
+		for cursor := ""; ; {
+			users, next, err := ex.ExportUsers(c, cursor, 100)
+			if err != nil {
+				t.Fatalf("ExportUsers: %v", err)
+			}
+			for _, e := range users {
+				if e.ID == u.ID {
+					found = true
+					if !e.Disabled {
+						t.Fatalf("ExportUsers lost the disabled flag: %+v", e)
+					}
+				}
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if !found {
+			t.Fatal("ExportUsers did not return the disabled user")
+		}
 	}
 }
 

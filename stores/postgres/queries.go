@@ -15,7 +15,7 @@ import (
 // in the rows were computed by the application's clock, and comparing against the same
 // clock keeps expiry exact whatever the skew between the application and the database.
 type queries struct {
-	createUser, getUser, getUserByName, updateUser string
+	createUser, createUsers, getUser, getUserByName, updateUser string
 
 	createSession, deleteExpiredSession, getSession, touchSession, deleteSession, listSessions string
 
@@ -41,7 +41,7 @@ type queries struct {
 }
 
 const (
-	userCols    = "id, username, password_hash, roles, created_at, updated_at"
+	userCols    = "id, username, password_hash, roles, created_at, updated_at, disabled"
 	sessionCols = "id, user_id, username, roles, kind, csrf_hash, user_agent, ip, created_at, last_seen_at, idle_timeout, expires_at"
 	clientCols  = "id, name, scopes, secret_hash, created_at, disabled"
 	apiKeyCols  = "id, user_id, name, permissions, hash, created_at, expires_at, last_used_at, username"
@@ -89,11 +89,17 @@ func buildQueries(n names) queries {
 	sql := r.Replace
 	return queries{
 		createUser: sql(`INSERT INTO {users} ({userCols})
-			VALUES ($1, $2, $3, coalesce($4::text[], '{}'), $5, $6)`),
+			VALUES ($1, $2, $3, coalesce($4::text[], '{}'), $5, $6, $7)`),
+		createUsers: sql(`INSERT INTO {users} ({userCols})
+			SELECT id, username, password_hash, coalesce(roles, '{}'), created_at, updated_at, disabled
+			FROM jsonb_to_recordset($1::jsonb) AS x(id text, username text, password_hash text,
+				roles text[], created_at timestamptz, updated_at timestamptz, disabled boolean)
+			ON CONFLICT DO NOTHING
+			RETURNING id`),
 		getUser:       sql(`SELECT {userCols} FROM {users} WHERE id = $1`),
 		getUserByName: sql(`SELECT {userCols} FROM {users} WHERE username = $1`),
 		updateUser: sql(`UPDATE {users}
-			SET password_hash = $2, roles = coalesce($3::text[], '{}'), updated_at = $4
+			SET password_hash = $2, roles = coalesce($3::text[], '{}'), updated_at = $4, disabled = $5
 			WHERE id = $1`),
 
 		createSession: sql(`INSERT INTO {sessions} ({sessionCols}, deadline)

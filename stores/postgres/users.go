@@ -11,7 +11,7 @@ import (
 
 func scanUser(row pgx.Row) (store.User, error) {
 	var u store.User
-	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Roles, &u.CreatedAt, &u.UpdatedAt)
+	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Roles, &u.CreatedAt, &u.UpdatedAt, &u.Disabled)
 	return u, err
 }
 
@@ -23,7 +23,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.pool.Exec(c.ctx, s.q.createUser, u.ID, u.Username, u.PasswordHash, u.Roles, u.CreatedAt, u.UpdatedAt)
+	_, err = s.pool.Exec(c.ctx, s.q.createUser, u.ID, u.Username, u.PasswordHash, u.Roles, u.CreatedAt, u.UpdatedAt, u.Disabled)
 	s.end(c, err)
 	if err != nil {
 		if pgCode(err) == codeUniqueViolation {
@@ -60,14 +60,14 @@ func (s *Store) getUser(ctx context.Context, query, arg string) (store.User, boo
 	return u, true, nil
 }
 
-// UpdateUser implements store.UserStore: it replaces the password hash, the roles and
-// UpdatedAt; store.ErrNotFound when there is no such user.
+// UpdateUser implements store.UserStore: it replaces the password hash, the roles, the
+// disabled flag and UpdatedAt; store.ErrNotFound when there is no such user.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 	c, err := s.begin(ctx, "update user", true)
 	if err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(c.ctx, s.q.updateUser, u.ID, u.PasswordHash, u.Roles, u.UpdatedAt)
+	tag, err := s.pool.Exec(c.ctx, s.q.updateUser, u.ID, u.PasswordHash, u.Roles, u.UpdatedAt, u.Disabled)
 	s.end(c, err)
 	if err != nil {
 		return wrap("update user", err)

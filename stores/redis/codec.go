@@ -126,10 +126,20 @@ const (
 	uRoles    = "r"
 	uCreated  = "c"
 	uUpdated  = "m"
+	// uDisabled is "1" for a disabled user; absent (users written before the flag existed)
+	// or "0" for an enabled one.
+	uDisabled = "d"
 )
 
 func userArgs(u *store.User) []any {
-	return []any{u.Username, u.PasswordHash, encodeRoles(u.Roles), ms(u.CreatedAt), ms(u.UpdatedAt)}
+	return []any{u.Username, u.PasswordHash, encodeRoles(u.Roles), ms(u.CreatedAt), ms(u.UpdatedAt), flag(u.Disabled)}
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }
 
 func decodeUser(id string, m map[string]string) (store.User, error) {
@@ -143,6 +153,13 @@ func decodeUser(id string, m map[string]string) (store.User, error) {
 	}
 	if u.UpdatedAt, err = fromMS(m[uUpdated]); err != nil {
 		return store.User{}, err
+	}
+	switch m[uDisabled] {
+	case "", "0":
+	case "1":
+		u.Disabled = true
+	default:
+		return store.User{}, fmt.Errorf("%w: disabled flag %q", ErrCorrupt, m[uDisabled])
 	}
 	return u, nil
 }

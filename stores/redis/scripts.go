@@ -32,18 +32,19 @@ end
 local function fmt(n) return string.format('%.0f', n) end
 `
 
-// createUser: KEYS user. ARGV username, password hash, roles, created, updated.
+// createUser: KEYS user. ARGV username, password hash, roles, created, updated, disabled.
 // Returns 1, or 0 when the id is taken.
 var createUserScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'n', ARGV[1], 'h', ARGV[2], 'r', ARGV[3], 'c', ARGV[4], 'm', ARGV[5])
+redis.call('HSET', KEYS[1], 'n', ARGV[1], 'h', ARGV[2], 'r', ARGV[3], 'c', ARGV[4], 'm', ARGV[5], 'd', ARGV[6])
 return 1
 `)
 
-// updateUser: KEYS user. ARGV password hash, roles, updated. Returns 1, or 0 when missing.
+// updateUser: KEYS user. ARGV password hash, roles, updated, disabled ("1" or "0").
+// Returns 1, or 0 when missing.
 var updateUserScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'h', ARGV[1], 'r', ARGV[2], 'm', ARGV[3])
+redis.call('HSET', KEYS[1], 'h', ARGV[1], 'r', ARGV[2], 'm', ARGV[3], 'd', ARGV[4])
 return 1
 `)
 

@@ -103,15 +103,15 @@ func (s *Store) GetUserByUsername(ctx context.Context, username string) (store.U
 	return u, true, nil
 }
 
-// UpdateUser implements store.UserStore: it replaces the password hash, the roles and
-// UpdatedAt of an existing user.
+// UpdateUser implements store.UserStore: it replaces the password hash, the roles, the
+// Disabled flag and UpdatedAt of an existing user.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 	const op = "update user"
 	probe, err := s.enter(op)
 	if err != nil {
 		return err
 	}
-	n, err := updateUserScript.Run(ctx, s.c, []string{s.k.user(u.ID)}, u.PasswordHash, encodeRoles(u.Roles), ms(u.UpdatedAt)).Int()
+	n, err := updateUserScript.Run(ctx, s.c, []string{s.k.user(u.ID)}, u.PasswordHash, encodeRoles(u.Roles), ms(u.UpdatedAt), flag(u.Disabled)).Int()
 	if err = s.leave(op, probe, err); err != nil {
 		return err
 	}
