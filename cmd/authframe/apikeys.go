@@ -96,7 +96,7 @@ given; the apps' role map is not in the store, so check that the user's roles gr
 			}
 			key, hash := credential.NewAPIKey()
 			now := time.Now()
-			k := store.APIKey{ID: credential.NewID("key_"), UserID: u.ID, Name: name, Permissions: perms, Hash: hash, CreatedAt: now}
+			k := store.APIKey{ID: credential.NewID("key_"), UserID: u.ID, Username: u.Username, Name: name, Permissions: perms, Hash: hash, CreatedAt: now}
 			if expiresIn > 0 {
 				k.ExpiresAt = now.Add(expiresIn)
 			}
