@@ -62,6 +62,8 @@ type Store struct {
 	keyHashes map[string]string              // hash -> id
 	userKeys  map[string]map[string]struct{} // user id -> key ids
 
+	ring keyRing
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}

@@ -9,8 +9,8 @@
 // own key prefix or schema) and arrange its cleanup with t.Cleanup.
 //
 // The cases of an optional ability (store.RevocationFeed, store.StatsReporter,
-// store.Exporter, store.ClientStore, store.APIKeyStore) run when the store has it and skip
-// otherwise.
+// store.Exporter, store.ClientStore, store.APIKeyStore, store.KeyStore) run when the store
+// has it and skip otherwise.
 package storetest
 
 import (
@@ -105,6 +105,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("API keys are deleted by their owner only", func(t *testing.T) { testDeleteAPIKey(t, newStore(t)) })
 	t.Run("API key touch moves LastUsedAt forward", func(t *testing.T) { testTouchAPIKey(t, newStore(t)) })
 	t.Run("clients and keys keep the caller's hashes byte for byte", func(t *testing.T) { testHashesOnly(t, newStore(t)) })
+	runKeyStore(t, newStore)
 }
 
 func testUsers(t *testing.T, s store.Store) {
