@@ -250,7 +250,9 @@ func (s *source) Run(ctx context.Context) {
 }
 
 func (s *source) tick(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, s.r.Refresh)
+	// A step must be done before the lock it holds runs out (the conditional write keeps
+	// a late one harmless, but it would be lost).
+	ctx, cancel := context.WithTimeout(ctx, s.r.LockTTL)
 	defer cancel()
 	ring, err := s.read(ctx)
 	if err != nil {
@@ -313,17 +315,18 @@ func (s *source) policy() policy {
 	return policy{every: s.r.Every, propagation: s.r.Propagation, lifetime: s.r.TokenLifetime}
 }
 
-// read reads the ring; one read at a time, and a read that waited for another one that
-// finished meanwhile returns that one's result by reading again (cheap, and fresh).
+// read reads the ring, one read at a time.
 func (s *source) read(ctx context.Context) ([]store.SigningKey, error) {
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
+	// The ring is as old as the moment the read was sent: count from there.
+	start := time.Now()
 	ring, _, err := s.ks.SigningKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	s.lastRead = time.Now()
+	s.lastRead = start
 	s.mu.Unlock()
 	return ring, nil
 }
