@@ -8,6 +8,13 @@
 //
 //	authframe migrate --from redis://127.0.0.1:6379/0 --to 'postgres://postgres@127.0.0.1/app' --dry-run
 //	authframe migrate --from redis://127.0.0.1:6379/0 --to 'postgres://postgres@127.0.0.1/app' --verify
+//
+// keys lists, generates and rotates the signing-key ring that keys.WithRotation keeps in a
+// store:
+//
+//	authframe keys list --store redis://127.0.0.1:6379/0
+//	authframe keys generate --store redis://127.0.0.1:6379/0 --kek-file kek.bin
+//	authframe keys rotate --store redis://127.0.0.1:6379/0 --kek-file kek.bin
 package main
 
 import (
@@ -37,11 +44,15 @@ func main() {
 
 const usage = `usage:
   authframe keygen [--alg EdDSA|ES256|ES384|RS256] [--out FILE]
+  authframe keys list|generate|rotate --store URL [--kek-file FILE] ...
   authframe migrate --from URL --to URL [--from-prefix P] [--to-prefix P] [--batch N] [--dry-run] [--verify]`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "keygen" {
 		return keygen(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "keys" {
+		return keysCommand(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "migrate" {
 		return errors.New(usage)
