@@ -116,6 +116,10 @@ func TestAnUnknownKidRefreshesTheRing(t *testing.T) {
 	if kidOf(t, pair.AccessToken) != next.ID {
 		t.Fatalf("signed with %s, want the promoted key %s", kidOf(t, pair.AccessToken), next.ID)
 	}
+	// On an unknown kid a Guard reads the ring again, unless it read it within the last
+	// second (min(Refresh/2, 1 s)): a flood of tokens with made-up kids costs one read a
+	// second. a and b read it at New.
+	time.Sleep(time.Second)
 	for _, g := range []*authframe.Guard{a, b} {
 		if _, err := g.VerifyToken(context.Background(), pair.AccessToken); err != nil {
 			t.Fatalf("a token of a key published since the last read was refused: %v", err)
