@@ -247,7 +247,10 @@ func (g *Guard) configFingerprint(algs []string) []byte {
 			}
 		}
 	}
-	w("ring", g.cfg.ringID)
+	if g.cfg.ringID != "" {
+		// A rotating ring is named by its KEK, the same through every rotation.
+		w("ring", g.cfg.ringID)
+	}
 	w("iss")
 	w(g.cfg.issuers...)
 	w("aud")
