@@ -149,11 +149,11 @@ func grantScopes(c store.Client, requested []string) ([]string, error) {
 
 // issueClientToken signs an RFC 9068 access token for a service client.
 func (g *Guard) issueClientToken(ctx context.Context, c store.Client, scopes []string) (string, time.Duration, error) {
-	k := g.cfg.signer
-	if k == nil {
-		return "", 0, ErrInternal.with(errNoSigningKey)
-	}
 	now := g.cfg.now()
+	k, err := g.signingKey(now)
+	if err != nil {
+		return "", 0, err
+	}
 	claims := clientClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    g.issuer(),

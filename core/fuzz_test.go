@@ -61,7 +61,7 @@ func safeMethod(m string) bool {
 func FuzzAuthenticate(f *testing.F) {
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	g, err := authframe.New(
-		authframe.WithHMACSecret(hmacSecret), authframe.WithKey(authframe.Key{PEM: pemOf(f, edKey)}),
+		authframe.WithHMACSecret(hmacSecret), authframe.WithKey(authframe.Key{PEM: pemOf(f, edKey), State: "retiring"}),
 		authframe.WithIssuer(testIss), authframe.WithAudience(testAud),
 		authframe.WithTokens(authframe.TokenConfig{Cookie: "__Host-token"}), authframe.WithPasswords(fastArgon),
 	)

@@ -40,9 +40,8 @@ type (
 type Guard struct {
 	cfg    config
 	parser *jwt.Parser
-	byKid  map[string]*key
-	byAlg  map[string]*key
-	jwks   []byte
+	// keyring holds the keys in force (see ring).
+	keyring atomic.Pointer[keyRing]
 
 	remotes []*remoteSource
 
@@ -86,10 +85,13 @@ func New(opts ...Option) (*Guard, error) {
 	if len(cfg.errs) > 0 {
 		return nil, errors.Join(cfg.errs...)
 	}
-	if len(cfg.keys) == 0 && len(cfg.remotes) == 0 {
+	if len(cfg.keys) == 0 && len(cfg.remotes) == 0 && cfg.keySource == nil {
 		return nil, errors.New("authframe: no key configured: use WithKey, WithKeyFile, WithHMACSecret or WithRemote")
 	}
-	if len(cfg.keys) > 0 {
+	if err := cfg.validateKeys(); err != nil {
+		return nil, err
+	}
+	if len(cfg.keys) > 0 || cfg.keySource != nil {
 		// Without both checks a token signed by the same key for another service (or by
 		// another service holding the key) would be accepted here.
 		if cfg.checkIssuer && len(cfg.issuers) == 0 {
@@ -111,27 +113,20 @@ func New(opts ...Option) (*Guard, error) {
 	if cfg.cookie.Name == "" {
 		return nil, errors.New("authframe: WithSessions: empty cookie name")
 	}
-	g := &Guard{cfg: cfg, byKid: map[string]*key{}, byAlg: map[string]*key{}, revs: &revocationSet{limit: maxRevocations}, obs: cfg.observer, log: cfg.logger}
+	g := &Guard{cfg: cfg, revs: &revocationSet{limit: maxRevocations}, obs: cfg.observer, log: cfg.logger}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 
+	g.keyring.Store(newKeyRing(cfg.keys, cfg.signer, time.Time{}))
 	algSet := map[string]bool{}
-	algCount := map[string]int{}
 	for _, k := range cfg.keys {
-		if k.kid != "" {
-			g.byKid[k.kid] = k
-		}
 		algSet[k.alg] = true
-		algCount[k.alg]++
 	}
-	for _, k := range cfg.keys {
-		if algCount[k.alg] == 1 {
-			g.byAlg[k.alg] = k
-		}
-	}
-	if len(cfg.remotes) > 0 {
+	if len(cfg.remotes) > 0 || cfg.keySource != nil {
+		// A rotating ring may bring a key of any asymmetric algorithm; keyFor still
+		// holds each token to its key's one algorithm.
 		if err := g.setupRemotes(); err != nil {
 			g.cancel()
 			return nil, err
@@ -155,7 +150,6 @@ func New(opts ...Option) (*Guard, error) {
 		// token re-spelled is refused, not verified again and cached as another entry.
 		jwt.WithStrictDecoding(),
 	)
-	g.jwks = jwksJSON(cfg.keys)
 	g.fingerprint = g.configFingerprint(algs)
 
 	if !cfg.cacheOff && cfg.cacheSize > 0 {
@@ -165,7 +159,7 @@ func New(opts ...Option) (*Guard, error) {
 	if g.l2 != nil {
 		g.l2mac = cfg.l2Key
 		if g.l2mac == nil {
-			g.l2mac = deriveCacheKey(cfg.keys)
+			g.l2mac = g.defaultCacheKey()
 		}
 		if g.l2mac == nil {
 			g.cancel()
@@ -173,7 +167,7 @@ func New(opts ...Option) (*Guard, error) {
 		}
 	}
 	g.store = cfg.store
-	g.confirmSessions = cfg.signer != nil || cfg.store != nil
+	g.confirmSessions = cfg.signer != nil || cfg.keySource != nil || cfg.store != nil
 	if g.store == nil {
 		g.store = memstore.New(memstore.WithClock(cfg.now))
 		g.ownsStore = true
@@ -190,6 +184,10 @@ func New(opts ...Option) (*Guard, error) {
 		if g.cache != nil {
 			g.cache.purge()
 		}
+	}
+	if err := g.startKeys(); err != nil {
+		_ = g.Close()
+		return nil, err
 	}
 	if err := g.loadRevocations(); err != nil {
 		g.log.Warn("authframe: could not load revocations at start", "error", scrubDependencyError(err.Error()))
@@ -256,6 +254,10 @@ func (g *Guard) configFingerprint(algs []string) []byte {
 				w(j.thumbprint())
 			}
 		}
+	}
+	if g.cfg.ringID != "" {
+		// A rotating ring is named by its KEK, the same through every rotation.
+		w("ring", g.cfg.ringID)
 	}
 	w("iss")
 	w(g.cfg.issuers...)
@@ -581,7 +583,7 @@ func hostOnly(addr string) string {
 
 // JWKS returns the JSON Web Key Set of the Guard's public verification keys (an empty set
 // for HMAC-only configurations).
-func (g *Guard) JWKS() []byte { return g.jwks }
+func (g *Guard) JWKS() []byte { return g.ring().jwks }
 
 // loadRevocations fills the revocation set from the store at start, so a new instance
 // honours revocations made before it started.

@@ -16,7 +16,9 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/authframe/authframe/core/internal/engine"
 	ijwk "github.com/authframe/authframe/core/internal/jwk"
+	"github.com/authframe/authframe/core/store"
 )
 
 // minHMACSecret is the shortest HMAC secret accepted: 32 bytes, the output size of SHA-256.
@@ -31,6 +33,10 @@ type key struct {
 	verify any
 	// sign is what golang-jwt signs with: []byte for HMAC, a private key otherwise.
 	sign any
+	// state is where the key stands in a rotation (see Key.State).
+	state store.KeyState
+	// info is what a rotating ring says of the key (its times), without the PEM.
+	info engine.RingKey
 }
 
 // parsePEMKey reads the first key block of a PEM document: PKCS#8, PKCS#1 or SEC1 private

@@ -30,6 +30,10 @@ type config struct {
 
 	keys   []*key
 	signer *key
+	// keySource, ringSecret and ringID are core/keys's rotating ring (see SetKeySource).
+	keySource  keySource
+	ringSecret []byte
+	ringID     string
 
 	issuers   []string
 	audiences []string
@@ -125,11 +129,19 @@ type Key struct {
 	// Algorithm picks RS256, RS384, RS512, PS256, PS384 or PS512 for an RSA key, or HS384
 	// or HS512 for an HMAC one.
 	Algorithm string
-	// VerifyOnly keeps a private key from signing: a key being rotated out.
+	// VerifyOnly keeps a private key from signing: a key being rotated out, as State
+	// retiring says.
 	VerifyOnly bool
+	// State is where the key stands in a rotation (core/keys names the states): "active"
+	// (the default for a key that can sign) signs, and exactly one key that can sign must
+	// be; "next" is published and verifies ahead of signing; "retiring" no longer signs and
+	// verifies until the last token it signed has expired. A public key or a VerifyOnly one
+	// cannot be active. See "Rotating signing keys" in the README.
+	State store.KeyState
 }
 
-// WithKey adds a key. The first key that can sign is the signing key; every key verifies.
+// WithKey adds a key. Every key verifies and is published in the JWKS (HMAC keys are
+// not); the active one signs (see Key.State).
 func WithKey(k Key) Option {
 	return optionFunc(func(c *config) { c.addKeyOption("WithKey", k) })
 }
@@ -165,10 +177,19 @@ func (c *config) addKeyOption(opt string, k Key) {
 			optErr(c, opt, err)
 			return
 		}
+		if k.State != "" && !k.State.Valid() {
+			optErr(c, opt, fmt.Errorf("State %q is not next, active or retiring", k.State))
+			return
+		}
 		if k.VerifyOnly {
+			if k.State == store.KeyActive {
+				optErr(c, opt, fmt.Errorf("a VerifyOnly key cannot be State active"))
+				return
+			}
 			kk.sign = nil
 		}
-		c.addKey(kk, kk.sign != nil)
+		kk.state = k.State
+		c.addKey(kk)
 	}
 }
 
@@ -194,7 +215,7 @@ func WithHMACSecret(secret []byte) Option {
 	})
 }
 
-func (c *config) addKey(k *key, signs bool) {
+func (c *config) addKey(k *key) {
 	for _, have := range c.keys {
 		if have.kid == k.kid {
 			optErr(c, "WithKey", fmt.Errorf("two keys share the kid %q", k.kid))
@@ -202,9 +223,6 @@ func (c *config) addKey(k *key, signs bool) {
 		}
 	}
 	c.keys = append(c.keys, k)
-	if signs && c.signer == nil {
-		c.signer = k
-	}
 }
 
 // WithIssuer sets the issuer: the iss of issued tokens (the first one) and the issuers

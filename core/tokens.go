@@ -47,10 +47,10 @@ func hashToken(t string) []byte {
 // returns its first pair.
 func (g *Guard) IssueTokens(ctx context.Context, u User, client ClientInfo) (*TokenPair, error) {
 	client = client.owned()
-	if g.cfg.signer == nil {
-		return nil, ErrInternal.with(errNoSigningKey)
-	}
 	now := g.cfg.now()
+	if _, err := g.signingKey(now); err != nil {
+		return nil, err
+	}
 	_, sid := newSessionID()
 	s := Session{ID: sid, UserID: u.ID, Username: u.Username, Roles: u.Roles, Kind: "token", UserAgent: client.UserAgent, IP: client.IP, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(g.cfg.refreshTTL)}
 	if err := g.store.CreateSession(ctx, s); err != nil {
@@ -69,9 +69,9 @@ func (g *Guard) IssueTokens(ctx context.Context, u User, client ClientInfo) (*To
 }
 
 func (g *Guard) signAccess(ctx context.Context, u User, sid string, now time.Time) (string, error) {
-	k := g.cfg.signer
-	if k == nil {
-		return "", ErrInternal.with(errNoSigningKey)
+	k, err := g.signingKey(now)
+	if err != nil {
+		return "", err
 	}
 	custom, err := g.customClaims(ctx, u)
 	if err != nil {

@@ -182,7 +182,7 @@ func (g *Guard) keyFor(ctx context.Context, t *jwt.Token) (any, error) {
 	if !typeAccepted(typ, g.cfg.types) {
 		return nil, errType
 	}
-	if k := g.localKey(t); k != nil {
+	if k := g.localKeyOrRefresh(ctx, t); k != nil {
 		if k.alg != alg {
 			return nil, errKeyAlg
 		}
@@ -195,9 +195,9 @@ func (g *Guard) keyFor(ctx context.Context, t *jwt.Token) (any, error) {
 // kid, the only configured key of its algorithm.
 func (g *Guard) localKey(t *jwt.Token) *key {
 	if kid, ok := t.Header["kid"].(string); ok && kid != "" {
-		return g.byKid[kid]
+		return g.ring().byKid[kid]
 	}
-	return g.byAlg[t.Method.Alg()]
+	return g.ring().byAlg[t.Method.Alg()]
 }
 
 // typeAccepted reports whether the typ header have is in want, ignoring case and an

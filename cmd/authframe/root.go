@@ -51,6 +51,7 @@ func newRoot(a *app) *cobra.Command {
 		newMigrateCmd(a),
 		newDoctorCmd(a),
 		newKeygenCmd(a),
+		newSigningKeysCmd(a),
 	)
 	return root
 }

@@ -1,4 +1,3 @@
-// Package keys makes signing keys for authframe.
 package keys
 
 import (

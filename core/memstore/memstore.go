@@ -68,6 +68,8 @@ type Store struct {
 	replayMu sync.Mutex
 	replay   map[string]time.Time // key -> until
 
+	ring keyRing
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -312,6 +313,102 @@ type APIKeyStore interface {
 	// arriving out of order from several instances keep the latest. ErrNotFound when the
 	// key is gone or expired.
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+}
+
+// KeyState is where a signing key stands in a rotation.
+type KeyState string
+
+const (
+	// KeyNext: published (in the JWKS, and verifying) ahead of signing, so that every
+	// instance and every client knows it before the first token it signs.
+	KeyNext KeyState = "next"
+	// KeyActive: the one key that signs; it verifies too.
+	KeyActive KeyState = "active"
+	// KeyRetiring: signs no more, and keeps verifying until the longest token it signed
+	// has expired.
+	KeyRetiring KeyState = "retiring"
+)
+
+// Valid reports whether s is one of the states above.
+func (s KeyState) Valid() bool {
+	switch s {
+	case KeyNext, KeyActive, KeyRetiring:
+		return true
+	}
+	return false
+}
+
+// SigningKey is one key of a signing-key ring kept in a store (see KeyStore). Sealed is
+// the private key encrypted by the caller under a key-encryption key the store never
+// sees, so the store holds no key in the clear.
+type SigningKey struct {
+	// ID is the key's kid.
+	ID string
+	// Algorithm is its JWS algorithm (EdDSA, ES256, ...).
+	Algorithm string
+	State     KeyState
+	Sealed    []byte
+	// CreatedAt is when the key was published.
+	CreatedAt time.Time
+	// ActiveAt is when a next key is due to sign, or when an active or retiring one
+	// started to.
+	ActiveAt time.Time
+	// RetiredAt is when a retiring key stopped signing (zero for the other states).
+	RetiredAt time.Time
+	// ExpiresAt is when a retiring key may be removed: the last token it signed has
+	// expired by then (zero for the other states).
+	ExpiresAt time.Time
+}
+
+// KeyStore keeps the signing-key ring of automatic key rotation (core/keys), shared by
+// every instance, and the lock that lets one instance at a time change it.
+//
+// The ring is written whole: a rotation step (a key published, promoted, retired or
+// removed) is one atomic write, so an instance that dies in the middle of a step leaves
+// either the ring before it or the ring after it. The write is conditional on the version
+// read, so even a step that outlived its lock cannot overwrite a newer ring.
+//
+// It is an optional ability of a store, found by type assertion, and not part of Store.
+// Every built-in store implements it.
+type KeyStore interface {
+	// SigningKeys returns the ring, oldest key first, and its version: 0 for a ring never
+	// written, and a new, greater number after every write.
+	SigningKeys(ctx context.Context) (keys []SigningKey, version int64, err error)
+	// PutSigningKeys replaces the whole ring with keys in one atomic write, provided its
+	// version is still version, and returns the new version; ErrConflict when another
+	// write came in between.
+	PutSigningKeys(ctx context.Context, keys []SigningKey, version int64) (int64, error)
+	// AcquireKeyLock takes the rotation lock for owner until ttl has passed, or extends it
+	// when owner holds it already. It reports false, and changes nothing, while another
+	// owner holds it: never two holders at once. A holder that dies without releasing it
+	// frees it when the ttl ends.
+	AcquireKeyLock(ctx context.Context, owner string, ttl time.Duration) (bool, error)
+	// ReleaseKeyLock frees the lock if owner holds it, and does nothing otherwise.
+	ReleaseKeyLock(ctx context.Context, owner string) error
+}
+
+// ValidateSigningKeys checks a ring before a store writes it: every key has an id, an
+// algorithm, sealed material and a valid state, and no two keys share an id.
+func ValidateSigningKeys(keys []SigningKey) error {
+	seen := make(map[string]bool, len(keys))
+	for i, k := range keys {
+		switch {
+		case k.ID == "":
+			return fmt.Errorf("store: signing key %d has no id", i)
+		case seen[k.ID]:
+			return fmt.Errorf("store: two signing keys share the id %q", k.ID)
+		case k.Algorithm == "":
+			return fmt.Errorf("store: signing key %q has no algorithm", k.ID)
+		case !k.State.Valid():
+			return fmt.Errorf("store: signing key %q has state %q, not next, active or retiring", k.ID, k.State)
+		case len(k.Sealed) == 0:
+			return fmt.Errorf("store: signing key %q has no sealed material", k.ID)
+		case k.CreatedAt.IsZero():
+			return fmt.Errorf("store: signing key %q has no creation time", k.ID)
+		}
+		seen[k.ID] = true
+	}
+	return nil
 }
 
 // Stats are counts a store can report cheaply.

@@ -9,8 +9,8 @@
 // own key prefix or schema) and arrange its cleanup with t.Cleanup.
 //
 // The cases of an optional ability (store.RevocationFeed, store.StatsReporter,
-// store.Exporter, store.ClientStore, store.APIKeyStore, store.MFAStore, store.ReplayStore) run when the store has it and skip
-// otherwise.
+// store.Exporter, store.ClientStore, store.APIKeyStore, store.MFAStore, store.ReplayStore,
+// store.KeyStore) run when the store has it and skip otherwise.
 package storetest
 
 import (
@@ -116,6 +116,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("replay keys are fresh once", func(t *testing.T) { testReplay(t, newStore(t)) })
 	t.Run("fifty concurrent Remember calls give one fresh", func(t *testing.T) { testConcurrentReplay(t, newStore(t)) })
 	t.Run("replay keys expire by themselves", func(t *testing.T) { testReplayExpiry(t, newStore(t)) })
+	runKeyStore(t, newStore)
 }
 
 func testUsers(t *testing.T, s store.Store) {

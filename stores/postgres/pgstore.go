@@ -23,8 +23,8 @@ var ErrClosed = errors.New("pgstore: store closed")
 
 // Store keeps every authframe record in PostgreSQL through a pgxpool.Pool. It implements
 // store.Store, store.RevocationFeed, store.StatsReporter, store.Exporter,
-// store.ClientStore, store.APIKeyStore, store.MFAStore and store.ReplayStore, and is safe
-// for concurrent use. Each operation
+// store.ClientStore, store.APIKeyStore, store.MFAStore, store.ReplayStore and
+// store.KeyStore, and is safe for concurrent use. Each operation
 // is one statement, so one round trip; the atomic ones (RotateRefreshToken, Hit,
 // CreateUser) are atomic in the database.
 type Store struct {

@@ -46,6 +46,10 @@ func (k *keys) username(name string) string   { return k.prefix + "username:" + 
 func (k *keys) session(id string) string      { return k.prefix + "session:" + id }
 func (k *keys) rate(key string) string        { return k.prefix + "rate:" + key }
 
+// The signing-key ring and its rotation lock share a hash tag (see signingkeys.go).
+func (k *keys) ring() string    { return k.prefix + "{signing-keys}:ring" }
+func (k *keys) keyLock() string { return k.prefix + "{signing-keys}:lock" }
+
 // An API key's record is named by its hash, so that the lookup of every request that
 // presents the key is one read; the claim on its id leads from the id to the hash.
 func (k *keys) apiKey(hash []byte) string    { return k.prefix + "apikey:" + hex.EncodeToString(hash) }

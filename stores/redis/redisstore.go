@@ -31,7 +31,8 @@ var (
 // Store keeps every authframe record in Redis through a redis.UniversalClient, so a
 // standalone server, Sentinel and Cluster all work. It implements store.Store,
 // store.RevocationFeed, store.StatsReporter, store.Exporter, store.ClientStore,
-// store.APIKeyStore, store.MFAStore and store.ReplayStore, and is safe for concurrent use.
+// store.APIKeyStore, store.MFAStore, store.ReplayStore and store.KeyStore, and is safe for
+// concurrent use.
 //
 // Records expire by native TTLs. The atomic operations (RotateRefreshToken, Hit, and the
 // conditional writes behind CreateSession, TouchSession and AddRefreshToken) are each one
