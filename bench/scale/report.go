@@ -67,7 +67,11 @@ func Summary(r *Results) []string {
 	}
 	add("cells below ratio 0.8: %s", orNone(low))
 	add("cells with failed calls: %s", orNone(failed))
-	add("api key lookup: not implemented by the stores yet")
+	for _, name := range []string{Memory, Redis, Postgres} {
+		if c, ok := find(name, OpAPIKeyLookup, BarCallers); ok {
+			add("%s %s c=%d: %.0f ops/s, ratio %.2f to raw %s", name, OpAPIKeyLookup, BarCallers, c.Ours, c.Ratio(), c.RawOp)
+		}
+	}
 	add("rediscache: a shared cache holds verified tokens only; sessions, refresh families, revocations and login counters are the stores'")
 	for _, s := range r.Sizes {
 		add("n=%d verification (first sight p50/p99, cached p50/p99, hit ratio): %s", s.N, verifications(s))
