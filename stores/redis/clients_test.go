@@ -59,7 +59,7 @@ func TestClientAndAPIKeyLayout(t *testing.T) {
 				t.Fatalf("fields of the clients hash = %q, want one per client", fields)
 			}
 			fields := must(t, c.HKeys(ctx, prefix+"apikey:"+h1))
-			if !sameSet(fields, []string{"c", "e", "i", "l", "n", "p", "u"}) {
+			if !sameSet(fields, []string{"c", "e", "i", "l", "n", "p", "u", "un"}) {
 				t.Fatalf("fields of a key's record = %q", fields)
 			}
 			if v := must(t, c.Get(ctx, prefix+"apikey-id:k1")); v != "h1" {
