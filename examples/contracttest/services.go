@@ -608,8 +608,9 @@ func (sv *services) checkClientRateLimit(t *testing.T) {
 	other := sv.createClient(t, "svc-limit2", "read:reports")
 	grant := url.Values{"grant_type": {"client_credentials"}}
 	// Successes alone never reach the limit.
+	var tok oauthToken
 	for range defaultLoginLimit + 2 {
-		sv.clientToken(t, c, "")
+		tok = sv.clientToken(t, c, "")
 	}
 	// Failures do, whichever method they use and wherever client authentication happens.
 	for i := range defaultLoginLimit {
@@ -636,7 +637,8 @@ func (sv *services) checkClientRateLimit(t *testing.T) {
 	}
 	// The limit is per client id: another client from the same address is unaffected.
 	sv.clientToken(t, other, "")
-	// Tokens issued before the limit keep working: it limits authentication, nothing else.
+	// It limits authentication, nothing else: a token issued before keeps working.
+	Expect(t, sv.Do(t, Req{Method: "GET", Path: "/api/reports", Bearer: tok.AccessToken}), http.StatusOK, "")
 }
 
 func (sv *services) checkOAuthRefresh(t *testing.T) {
@@ -777,12 +779,11 @@ func (sv *services) checkIntrospection(t *testing.T) {
 	sv.expectInactive(t, c, "a logged-out access token", other.AccessToken)
 	Expect(t, sv.Do(t, Req{Method: "DELETE", Path: "/api/keys/" + url.PathEscape(key.ID), Bearer: user.AccessToken}), http.StatusNoContent, "")
 	sv.expectInactive(t, c, "a deleted API key", key.Key)
-	short := sv.createKey(t, user.AccessToken, "intro-short", []string{"read:notes"}, 1)
-	sv.introspect(t, c, short.Key)
+	short := sv.createKey(t, user.AccessToken, "intro-short", []string{"read:notes"}, 2)
+	sv.expectActive(t, c, "a two-second API key", short.Key, "api_key", meAnswer{UserID: userMe.UserID, Permissions: []string{"read:notes"}}, true)
 	sleepPast(t, *short.ExpiresAt)
 	sv.expectInactive(t, c, "an expired API key", short.Key)
-	// The introspecting client's own token is a live token like any other, and the
-	// answer about another live token is unchanged.
+	// Introspection changed nothing: the user's token is still active.
 	sv.expectActive(t, c, "a user's access token, again", user.AccessToken, "Bearer", userMe, true)
 }
 
@@ -1124,7 +1125,7 @@ func (sv *services) checkKeyCaller(t *testing.T) {
 func (sv *services) checkKeyEnd(t *testing.T) {
 	name, pass := sv.Register(t, "svckeyend")
 	user := sv.Token(t, name, pass)
-	short := sv.createKey(t, user.AccessToken, "short", []string{"read:notes"}, 1)
+	short := sv.createKey(t, user.AccessToken, "short", []string{"read:notes"}, 2)
 	long := sv.createKey(t, user.AccessToken, "long", []string{"read:notes"}, 0)
 	// Both known to the app (and cached) before the end.
 	for range 2 {
