@@ -205,19 +205,19 @@ func (g *Guard) listAPIKeys(ctx context.Context, p *Principal) ([]store.APIKey, 
 	return keys, nil
 }
 
-// deleteAPIKey deletes p's key id (ErrNotFound for another user's) and revokes it here at
-// once and on every instance through the revocation feeds. A key may delete itself (RFC
-// 7009 revocation by its holder).
+// deleteAPIKey deletes p's key id (ErrNotFound for another user's): p must be its owner,
+// logged in with a token or a session. A key or a client manages no keys, not even a key
+// itself through DELETE /keys/{id}; a key's holder ends it by RFC 7009 revocation.
 func (g *Guard) deleteAPIKey(ctx context.Context, p *Principal, id string) error {
-	if p == nil {
-		return ErrUnauthenticated
+	if err := userOf(p); err != nil {
+		return err
 	}
-	// A key may delete itself; otherwise only its owner, logged in, may.
-	if self := p.Method == MethodAPIKey && p.KeyID == id; !self {
-		if err := localUser(p); err != nil {
-			return err
-		}
-	}
+	return g.removeAPIKey(ctx, p.UserID, id)
+}
+
+// removeAPIKey deletes userID's key id and revokes it here at once and on every instance
+// through the revocation feeds.
+func (g *Guard) removeAPIKey(ctx context.Context, userID, id string) error {
 	ks, err := g.apiKeyStore()
 	if err != nil {
 		return err
@@ -225,7 +225,7 @@ func (g *Guard) deleteAPIKey(ctx context.Context, p *Principal, id string) error
 	if id == "" || len(id) > maxClientID {
 		return ErrNotFound
 	}
-	ok, err := ks.DeleteAPIKey(ctx, p.UserID, id)
+	ok, err := ks.DeleteAPIKey(ctx, userID, id)
 	if err != nil {
 		return g.storeErr(ctx, "delete_api_key", err)
 	}
@@ -233,5 +233,5 @@ func (g *Guard) deleteAPIKey(ctx context.Context, p *Principal, id string) error
 		return ErrNotFound
 	}
 	now := g.cfg.now()
-	return g.revokeUntil(ctx, store.RevokeAPIKey, id, now, now.Add(g.apiKeyTTL()+g.cfg.leeway), "api_key_deleted", p.UserID)
+	return g.revokeUntil(ctx, store.RevokeAPIKey, id, now, now.Add(g.apiKeyTTL()+g.cfg.leeway), "api_key_deleted", userID)
 }

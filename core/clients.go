@@ -229,7 +229,8 @@ func (g *Guard) revokeCredential(ctx context.Context, tok string) error {
 		if err != nil {
 			return ignoreInvalid(err)
 		}
-		return g.deleteAPIKey(ctx, p, p.KeyID)
+		// The holder of a key may end it (RFC 7009), though it manages no keys otherwise.
+		return g.removeAPIKey(ctx, p.UserID, p.KeyID)
 	case strings.Count(tok, ".") == 1:
 		return g.revokeRefresh(ctx, tok)
 	}

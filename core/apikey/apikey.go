@@ -91,7 +91,9 @@ func List(ctx context.Context, g *authframe.Guard, p *authframe.Principal) ([]Ke
 }
 
 // Revoke deletes p's key id: it is refused here at once and by every instance within a
-// second. authframe.ErrNotFound for an unknown id or another user's key.
+// second. p must be the owner logged in with a token or a session (authframe.ErrForbidden
+// for a key or a client: a key's holder ends it with oauth.Revoke instead).
+// authframe.ErrNotFound for an unknown id or another user's key.
 func Revoke(ctx context.Context, g *authframe.Guard, p *authframe.Principal, id string) error {
 	return ops(g).DeleteAPIKey(ctx, p, id)
 }

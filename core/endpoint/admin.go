@@ -140,7 +140,9 @@ func (h *Handlers) CreateKey(in Input) Output {
 	var ttl time.Duration
 	if body.ExpiresIn != nil && string(*body.ExpiresIn) != "null" {
 		var secs int64
-		if err := json.Unmarshal(*body.ExpiresIn, &secs); err != nil || secs <= 0 || time.Duration(secs)*time.Second > maxKeyLifetime {
+		// Compare in seconds: secs*time.Second would overflow for large values (2^62 s
+		// wraps to 0, a key that never expires).
+		if err := json.Unmarshal(*body.ExpiresIn, &secs); err != nil || secs <= 0 || secs > int64(maxKeyLifetime/time.Second) {
 			return fail(BadRequest("expires_in must be a positive number of seconds, at most ten years"))
 		}
 		ttl = time.Duration(secs) * time.Second
