@@ -172,6 +172,10 @@ func New(opts ...Option) (*Guard, error) {
 		g.store = memstore.New(memstore.WithClock(cfg.now))
 		g.ownsStore = true
 	}
+	if err := g.checkSecondFactor(); err != nil {
+		g.cancel()
+		return nil, err
+	}
 	slots := cfg.hashSlot
 	if slots <= 0 {
 		slots = 2 * runtime.GOMAXPROCS(0)
@@ -306,6 +310,9 @@ type cachedPrincipal struct {
 	Exp int64      `json:"exp"`
 	// C holds the WithClaims claims as JSON.
 	C json.RawMessage `json:"c,omitempty"`
+	// A and AT are the login's methods and time (Principal.AMR and AuthTime, Unix seconds).
+	A  []string `json:"a,omitempty"`
+	AT int64    `json:"at,omitempty"`
 }
 
 // encodePrincipal is the shared-tier value for key: a MAC over key and the JSON, then the
@@ -316,6 +323,10 @@ func (g *Guard) encodePrincipal(key string, p *Principal, exp time.Time) []byte 
 		c.Iat = p.IssuedAt.Unix()
 	}
 	c.CI = p.ClientID
+	c.A = p.AMR
+	if !p.AuthTime.IsZero() {
+		c.AT = p.AuthTime.Unix()
+	}
 	if p.Method == MethodClient {
 		c.M, c.P = p.Method, p.Permissions
 	}
@@ -356,6 +367,10 @@ func (g *Guard) decodePrincipal(key string, b []byte) (*Principal, error) {
 		p.IssuedAt = time.Unix(c.Iat, 0)
 	}
 	p.ClientID = c.CI
+	p.AMR = c.A
+	if c.AT != 0 {
+		p.AuthTime = time.Unix(c.AT, 0)
+	}
 	switch c.M {
 	case "":
 	case MethodClient:

@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/authframe/authframe/core/internal/engine"
 	"github.com/authframe/authframe/core/store"
 )
 
@@ -72,6 +73,8 @@ type config struct {
 	claims *claimsHook
 	// quietRegister makes a taken username look like a successful registration.
 	quietRegister bool
+	// factor is the second factor of login that a package's option registered (see mfa.go).
+	factor engine.SecondFactor
 
 	failOpen bool
 	observer audit.Observer

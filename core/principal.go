@@ -47,6 +47,13 @@ type Principal struct {
 	Local     bool
 	IssuedAt  time.Time
 	ExpiresAt time.Time
+	// AMR are the authentication methods of the login behind the credential (RFC 8176):
+	// ["pwd"] after a password alone, ["pwd","otp"] after a password and a second factor.
+	// A refresh or a session renewal keeps the login's. Empty for service clients, API
+	// keys, and tokens of remote issuers that carry no amr claim.
+	AMR []string
+	// AuthTime is when that login happened (the auth_time claim); zero when unknown.
+	AuthTime time.Time
 
 	// csrfHash is the SHA-256 of the session's CSRF token, for session principals.
 	csrfHash []byte

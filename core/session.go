@@ -37,6 +37,7 @@ func (g *Guard) StartSession(ctx context.Context, u User, client ClientInfo) (*S
 		CSRFHash: sum[:], UserAgent: client.UserAgent, IP: client.IP,
 		CreatedAt: now, LastSeenAt: now, IdleTimeout: g.cfg.sessionIdle, ExpiresAt: now.Add(g.cfg.sessionAbsolute),
 	}
+	s.AMR, s.AuthTime = loginOf(ctx, u.ID, now)
 	if err := g.store.CreateSession(ctx, s); err != nil {
 		return nil, g.storeErr(ctx, "create_session", err)
 	}
@@ -120,6 +121,7 @@ func (g *Guard) authenticateSession(ctx context.Context, cookie string, r Reques
 	p := &Principal{
 		UserID: s.UserID, Username: s.Username, Roles: s.Roles, SessionID: s.ID, Method: MethodSession,
 		Issuer: g.issuer(), Local: true, IssuedAt: s.CreatedAt, ExpiresAt: s.Deadline(), csrfHash: s.CSRFHash,
+		AMR: s.AMR, AuthTime: s.AuthTime,
 	}
 	if g.revs.revoked(p) {
 		return nil, g.sessionResult(ctx, p, "revoked", start, ErrSessionInvalid)

@@ -53,6 +53,7 @@ func (g *Guard) IssueTokens(ctx context.Context, u User, client ClientInfo) (*To
 	}
 	_, sid := newSessionID()
 	s := Session{ID: sid, UserID: u.ID, Username: u.Username, Roles: u.Roles, Kind: "token", UserAgent: client.UserAgent, IP: client.IP, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(g.cfg.refreshTTL)}
+	s.AMR, s.AuthTime = loginOf(ctx, u.ID, now)
 	if err := g.store.CreateSession(ctx, s); err != nil {
 		return nil, g.storeErr(ctx, "create_session", err)
 	}
@@ -60,7 +61,7 @@ func (g *Guard) IssueTokens(ctx context.Context, u User, client ClientInfo) (*To
 	if err := g.store.AddRefreshToken(ctx, store.RefreshToken{SessionID: sid, Hash: hashToken(rt), CreatedAt: now}); err != nil {
 		return nil, g.storeErr(ctx, "add_refresh", err)
 	}
-	at, err := g.signAccess(ctx, u, sid, now)
+	at, err := g.signAccess(ctx, u, s, now)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +69,10 @@ func (g *Guard) IssueTokens(ctx context.Context, u User, client ClientInfo) (*To
 	return &TokenPair{AccessToken: at, RefreshToken: rt, TokenType: "Bearer", ExpiresIn: int64(g.cfg.accessTTL / time.Second), SessionID: sid}, nil
 }
 
-func (g *Guard) signAccess(ctx context.Context, u User, sid string, now time.Time) (string, error) {
+// signAccess signs an access token for u under the session sess, whose id is the sid and
+// whose login the amr and auth_time claims describe.
+func (g *Guard) signAccess(ctx context.Context, u User, sess Session, now time.Time) (string, error) {
+	sid := sess.ID
 	k, err := g.signingKey(now)
 	if err != nil {
 		return "", err
@@ -90,6 +94,10 @@ func (g *Guard) signAccess(ctx context.Context, u User, sid string, now time.Tim
 		SID:               sid,
 		Roles:             roles,
 		PreferredUsername: username,
+		AMR:               sess.AMR,
+	}
+	if !sess.AuthTime.IsZero() {
+		c.AuthTime = jwt.NewNumericDate(sess.AuthTime)
 	}
 	if len(g.cfg.audiences) > 0 {
 		c.Audience = jwt.ClaimStrings{g.cfg.audiences[0]}
@@ -150,7 +158,7 @@ func (g *Guard) Refresh(ctx context.Context, refreshToken string, client ClientI
 		_ = g.revoke(ctx, store.RevokeSession, sid, now, "user_disabled", s.UserID)
 		return nil, bad
 	}
-	at, err := g.signAccess(ctx, u, sid, now)
+	at, err := g.signAccess(ctx, u, s, now)
 	if err != nil {
 		return nil, err
 	}

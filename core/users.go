@@ -138,7 +138,10 @@ func loginInputError(username, password string) error {
 }
 
 // VerifyPassword checks a username and password; it creates nothing (IssueTokens and
-// StartSession do). Every attempt counts against the rate limits
+// StartSession do). A user who has turned two-factor login on is refused with
+// ErrMFARequired once the password is found correct: their login needs the second factor
+// too, which totp.VerifyLogin checks, so that a program built on VerifyPassword never lets
+// such a user in on a password alone. Every attempt counts against the rate limits
 // first (per client address and username, per address, per account; see RateLimits),
 // known user or not. An unknown user costs the same hash as a wrong password, and both give
 // the same 401, so neither timing nor answer reveals whether a username exists. A request
@@ -146,56 +149,84 @@ func loginInputError(username, password string) error {
 // A disabled user (store.User.Disabled) is refused like a wrong password, at the same cost.
 // Parameters weaker than the Guard's are upgraded here.
 func (g *Guard) VerifyPassword(ctx context.Context, client ClientInfo, username, password string) (User, error) {
+	u, _, err := g.verifyLogin(ctx, client, username, password, "", false)
+	return u, err
+}
+
+// verifyLogin is VerifyPassword, and with withOTP the second factor's check of otp (see
+// secondFactor). It returns what the login proved, for IssueTokens and StartSession.
+func (g *Guard) verifyLogin(ctx context.Context, client ClientInfo, username, password, otp string, withOTP bool) (User, *login, error) {
+	u, rehash, err := g.checkLogin(ctx, client, username, password)
+	if err != nil {
+		return User{}, nil, err
+	}
+	l, err := g.secondFactor(ctx, client, u, otp, withOTP)
+	if err != nil {
+		return User{}, nil, err
+	}
+	if rehash {
+		g.upgradeHash(ctx, u, password)
+	}
+	g.observe(ctx, audit.Event{Type: audit.LoginSucceeded, Method: l.method(), UserID: u.ID, Username: u.Username, ClientIP: client.IP, UserAgent: client.UserAgent})
+	return u, l, nil
+}
+
+// checkLogin counts the attempt against the rate limits and checks the password; rehash
+// says the stored hash is weaker than the Guard's parameters.
+func (g *Guard) checkLogin(ctx context.Context, client ClientInfo, username, password string) (u User, rehash bool, err error) {
 	if err := loginInputError(username, password); err != nil {
 		g.observe(ctx, audit.Event{Type: audit.LoginFailed, Reason: "invalid_input", ClientIP: client.IP, UserAgent: client.UserAgent})
-		return User{}, err
+		return User{}, false, err
 	}
 	l := g.cfg.limits
 	if err := g.limit(ctx, "login", client.IP+"|"+username, l.Login, l.Window, client); err != nil {
-		return User{}, err
+		return User{}, false, err
 	}
 	if client.IP != "" {
 		if err := g.limit(ctx, "login_address", addressKey(client.IP), l.Address, l.Window, client); err != nil {
-			return User{}, err
+			return User{}, false, err
 		}
 	}
 	if err := g.accountBackoff(ctx, username, client); err != nil {
-		return User{}, err
+		return User{}, false, err
 	}
 	u, ok, err := g.store.GetUserByUsername(ctx, username)
 	if err != nil {
-		return User{}, g.storeErr(ctx, "get_user", err)
+		return User{}, false, g.storeErr(ctx, "get_user", err)
 	}
 	if !ok {
 		if _, _, err := g.checkPassword(ctx, g.dummy, password); err != nil {
-			return User{}, err
+			return User{}, false, err
 		}
 		g.observe(ctx, audit.Event{Type: audit.LoginFailed, Reason: "unknown_user", ClientIP: client.IP, UserAgent: client.UserAgent})
-		return User{}, ErrInvalidCredentials
+		return User{}, false, ErrInvalidCredentials
 	}
 	good, rehash, err := g.checkPassword(ctx, u.PasswordHash, password)
 	if err != nil {
-		return User{}, err
+		return User{}, false, err
 	}
 	if !good {
 		g.observe(ctx, audit.Event{Type: audit.LoginFailed, Reason: "bad_password", UserID: u.ID, ClientIP: client.IP, UserAgent: client.UserAgent})
-		return User{}, ErrInvalidCredentials
+		return User{}, false, ErrInvalidCredentials
 	}
 	// A disabled user gets the answer of a wrong password, after the same hash work, so
 	// that neither reveals that the account exists; the audit event says why.
 	if u.Disabled {
 		g.observe(ctx, audit.Event{Type: audit.LoginFailed, Reason: "user_disabled", UserID: u.ID, ClientIP: client.IP, UserAgent: client.UserAgent})
-		return User{}, ErrInvalidCredentials
+		return User{}, false, ErrInvalidCredentials
 	}
-	if rehash {
-		if h, err := g.hashPassword(ctx, password); err == nil {
-			u.PasswordHash = h
-			u.UpdatedAt = g.cfg.now()
-			if err := g.store.UpdateUser(ctx, u); err != nil {
-				g.depError(ctx, "store", "update_user", err)
-			}
+	return u, rehash, nil
+}
+
+// upgradeHash stores a new hash of password for u, whose stored hash checkLogin found
+// weaker than the Guard's parameters. It runs only once the whole login, second factor
+// included, has succeeded.
+func (g *Guard) upgradeHash(ctx context.Context, u User, password string) {
+	if h, err := g.hashPassword(ctx, password); err == nil {
+		u.PasswordHash = h
+		u.UpdatedAt = g.cfg.now()
+		if err := g.store.UpdateUser(ctx, u); err != nil {
+			g.depError(ctx, "store", "update_user", err)
 		}
 	}
-	g.observe(ctx, audit.Event{Type: audit.LoginSucceeded, UserID: u.ID, Username: u.Username, ClientIP: client.IP, UserAgent: client.UserAgent})
-	return u, nil
 }

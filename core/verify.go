@@ -22,6 +22,10 @@ type accessClaims struct {
 	SID               string   `json:"sid,omitempty"`
 	Roles             []string `json:"roles,omitempty"`
 	PreferredUsername string   `json:"preferred_username,omitempty"`
+	// AMR and AuthTime describe the login the token's session began with (RFC 8176, and
+	// OpenID Connect Core §2).
+	AMR      []string         `json:"amr,omitempty"`
+	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
 }
 
 // parsedClaims is what verification decodes a token's claims into. Its fields are plain, so
@@ -47,6 +51,9 @@ type parsedClaims struct {
 	Scope       claimStrings `json:"scope"`
 	Scp         claimStrings `json:"scp"`
 	Permissions claimStrings `json:"permissions"`
+	// AMR and AuthTime are the login's methods and time (see accessClaims).
+	AMR      []string `json:"amr"`
+	AuthTime float64  `json:"auth_time"`
 }
 
 // claimStrings is a claim given as a space-separated string or an array of strings.
@@ -290,6 +297,10 @@ func (g *Guard) verify(ctx context.Context, tok string) (*Principal, error) {
 	}
 	if claims.Iat != 0 {
 		p.IssuedAt = numericDate(claims.Iat).Time
+	}
+	p.AMR = claims.AMR
+	if claims.AuthTime != 0 {
+		p.AuthTime = numericDate(claims.AuthTime).Time
 	}
 	p.Permissions = g.permissionsFor(p.Roles)
 	if claims.ClientID != "" {

@@ -24,9 +24,11 @@ const (
 	// LoginSucceeded: a user's password login, or with Kind "client" a service client's
 	// authentication (UserID is then the client id).
 	LoginSucceeded
-	// LoginFailed: Reason is "unknown_user", "bad_password", "user_disabled" or
-	// "invalid_input"; with Kind "client", "unknown_client", "bad_secret",
-	// "disabled_client" or "invalid_input".
+	// LoginFailed: Reason is "unknown_user", "bad_password", "user_disabled",
+	// "invalid_input", "mfa_required" (a correct password without the second factor the
+	// user has on) or "bad_otp" (a wrong, malformed or reused second factor); with Kind
+	// "client", "unknown_client", "bad_secret", "disabled_client" or "invalid_input".
+	// LoginSucceeded's Method is "pwd" or, after a second factor, "pwd+otp".
 	LoginFailed
 	// Registered: a user was created, or with Kind "client" a service client, or with Kind
 	// "api_key" an API key (UserID is its owner).
@@ -48,6 +50,11 @@ const (
 	// DependencyError: a store or cache call failed. Kind is "store" or "cache", Op
 	// the operation.
 	DependencyError
+	// SecondFactor: a user's second factor was used or changed. Kind is the factor
+	// ("totp"), Op "enroll", "confirm", "disable" or "login", Result "ok" or why not
+	// ("wrong_code", "reused_code", "nothing_pending", "already_on", ...), Reason what was
+	// presented ("code" or "recovery_code"). The record never holds a secret or a code.
+	SecondFactor
 )
 
 var eventNames = [...]string{
@@ -66,6 +73,7 @@ var eventNames = [...]string{
 	RateLimited:        "rate_limited",
 	CSRFFailed:         "csrf_failed",
 	DependencyError:    "dependency_error",
+	SecondFactor:       "second_factor",
 }
 
 func (t Type) String() string {
@@ -207,6 +215,10 @@ func auditLevel(e Event) slog.Level {
 		return slog.LevelInfo
 	case DependencyError:
 		return slog.LevelError
+	case SecondFactor:
+		if e.Result != "ok" && e.Op == "disable" {
+			return slog.LevelWarn
+		}
 	}
 	return slog.LevelInfo
 }

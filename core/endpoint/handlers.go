@@ -12,6 +12,7 @@ import (
 	"time"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/totp"
 )
 
 // BodyLimit is the default largest request body the handlers read (64 KiB); a larger one
@@ -245,29 +246,32 @@ func (h *Handlers) client(in Input) authframe.ClientInfo {
 	return h.guard.ClientInfo(in.Request)
 }
 
-// login checks the origin and the credentials of a login.
-func (h *Handlers) login(in Input) (authframe.User, authframe.ClientInfo, error) {
+// login checks the origin and the credentials of a login: the password and, for a user
+// with two-factor login on, the otp field (see totp.VerifyLogin). The context it returns
+// carries what the login proved, for IssueTokens and StartSession.
+func (h *Handlers) login(in Input) (context.Context, authframe.User, authframe.ClientInfo, error) {
 	if in.Request != nil {
 		if err := h.guard.CheckLoginOrigin(in.Request); err != nil {
-			return authframe.User{}, authframe.ClientInfo{}, err
+			return in.Ctx, authframe.User{}, authframe.ClientInfo{}, err
 		}
 	}
-	username, password, err := h.credentials(in)
+	username, password, otp, err := h.loginFields(in)
 	if err != nil {
-		return authframe.User{}, authframe.ClientInfo{}, err
+		return in.Ctx, authframe.User{}, authframe.ClientInfo{}, err
 	}
 	client := h.client(in)
-	u, err := h.guard.VerifyPassword(in.Ctx, client, username, password)
-	return u, client, err
+	ctx, u, err := totp.VerifyLogin(in.Ctx, h.guard, client, username, password, otp)
+	return ctx, u, client, err
 }
 
-// Token is POST /token: a password login answered with an access and refresh token pair.
+// Token is POST /token: a password login (with otp for a user with two-factor login on)
+// answered with an access and refresh token pair.
 func (h *Handlers) Token(in Input) Output {
-	u, client, err := h.login(in)
+	ctx, u, client, err := h.login(in)
 	if err != nil {
 		return fail(err)
 	}
-	pair, err := h.guard.IssueTokens(in.Ctx, u, client)
+	pair, err := h.guard.IssueTokens(ctx, u, client)
 	if err != nil {
 		return fail(err)
 	}
@@ -319,14 +323,14 @@ func (h *Handlers) Register(in Input) Output {
 	return jsonOutput(http.StatusCreated, map[string]string{"user_id": u.ID})
 }
 
-// SessionLogin is POST /session/login: a password login answered with a session cookie
-// and {"csrf_token"}.
+// SessionLogin is POST /session/login: a password login (with otp for a user with
+// two-factor login on) answered with a session cookie and {"csrf_token"}.
 func (h *Handlers) SessionLogin(in Input) Output {
-	u, client, err := h.login(in)
+	ctx, u, client, err := h.login(in)
 	if err != nil {
 		return fail(err)
 	}
-	grant, err := h.guard.StartSession(in.Ctx, u, client)
+	grant, err := h.guard.StartSession(ctx, u, client)
 	if err != nil {
 		return fail(err)
 	}

@@ -226,6 +226,7 @@ func cloneUser(u store.User) store.User {
 
 func cloneSession(se store.Session) store.Session {
 	se.Roles = slices.Clone(se.Roles)
+	se.AMR = slices.Clone(se.AMR)
 	se.CSRFHash = bytes.Clone(se.CSRFHash)
 	return se
 }

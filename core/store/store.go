@@ -58,6 +58,11 @@ type Session struct {
 	IdleTimeout time.Duration
 	// ExpiresAt is the absolute deadline, never extended.
 	ExpiresAt time.Time
+	// AMR are the authentication methods of the login that started the session (RFC 8176:
+	// "pwd", "otp", ...), which the tokens and principals of the session carry; AuthTime is
+	// when that login happened. A refresh or a renewal keeps both.
+	AMR      []string
+	AuthTime time.Time
 }
 
 // Deadline is the moment the session stops being live: the sooner of its absolute deadline

@@ -71,6 +71,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("users keep their disabled flag", func(t *testing.T) { testUserDisabled(t, newStore(t)) })
 	t.Run("usernames are unique", func(t *testing.T) { testUserConflict(t, newStore(t)) })
 	t.Run("sessions round trip", func(t *testing.T) { testSessions(t, newStore(t)) })
+	t.Run("sessions keep the methods and time of their login", func(t *testing.T) { testSessionAMR(t, newStore(t)) })
 	t.Run("sessions listed per user", func(t *testing.T) { testListSessions(t, newStore(t)) })
 	t.Run("sessions touch moves the idle deadline", func(t *testing.T) { testTouch(t, newStore(t)) })
 	t.Run("sessions expire by absolute and idle deadline", func(t *testing.T) { testSessionExpiry(t, newStore(t)) })

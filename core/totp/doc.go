@@ -1,9 +1,15 @@
-// Package totp holds the building blocks of two-factor login with time-based one-time
-// passwords (TOTP, RFC 6238): enrolment (a secret, its otpauth:// URI and a QR code of it),
-// the check of a code that returns the time step it matched, the sealing of secrets for
-// storage, and recovery codes.
+// Package totp is two-factor login with time-based one-time passwords (TOTP, RFC 6238)
+// and recovery codes.
 //
-// It holds no state and imports nothing of the Guard. A login that checks a code does so
+// WithTwoFactor turns it on for a Guard; Enroll, Confirm and Disable manage a user's
+// second factor; VerifyLogin is the password login that also checks it, and the context
+// it returns makes IssueTokens and StartSession record the login's amr (RFC 8176) and
+// auth_time; RequireSecondFactor is the step-up check behind the adapters' RequireMFA.
+//
+// Beneath them are the building blocks, which hold no state: Generate (a secret, its
+// otpauth:// URI and a QR code of it), the check of a code that returns the time step it
+// matched, the sealing of secrets for storage, and recovery codes. A login that checks a
+// code does so
 // in two steps: Validate says which step the code belongs to, then the store's
 // UseTOTPStep (store.MFAStore) accepts that step only if it is later than the last one
 // accepted for the user, atomically, so that a code logs in once however many instances

@@ -26,7 +26,7 @@ func Example() {
 	}
 
 	// Enrolment: show e.URI as the QR code e.QRPNG; store the secret sealed, pending.
-	e, err := totp.Enroll("Example App", "alice")
+	e, err := totp.Generate("Example App", "alice")
 	if err != nil {
 		panic(err)
 	}

@@ -96,7 +96,7 @@ func additionalData(userID string) []byte {
 	return append([]byte("authframe totp v1\x00"), userID...)
 }
 
-// Seal seals secret (the base32 secret of Enroll) for userID. The result is
+// Seal seals secret (the base32 secret of Generate) for userID. The result is
 // version || key id || nonce || ciphertext, and differs at every call.
 func (s *Sealer) Seal(userID, secret string) ([]byte, error) {
 	k := s.keys[0]

@@ -42,7 +42,7 @@ var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // Enrollment is what a user is shown to add the account to an authenticator app. Secret is
 // to be sealed (Sealer.Seal) and stored as a pending record until the user confirms it
-// with a code.
+// with a code; Enroll does both.
 type Enrollment struct {
 	// Secret is the base32 secret (no padding), for users who type it in.
 	Secret string
@@ -52,12 +52,16 @@ type Enrollment struct {
 	QRPNG []byte
 }
 
-// EnrollOption configures Enroll.
-type EnrollOption interface{ apply(*enrollConfig) }
+// Option configures WithTwoFactor and Generate; each takes the options that concern it and
+// ignores the others.
+type Option interface{ apply(*enrollConfig) }
 
 type enrollConfig struct {
 	qrSize int
-	errs   []error
+	// issuer is WithIssuerName's; previous are WithPreviousKeys' (WithTwoFactor only).
+	issuer   string
+	previous [][]byte
+	errs     []error
 }
 
 type enrollOptionFunc func(*enrollConfig)
@@ -66,7 +70,7 @@ func (f enrollOptionFunc) apply(c *enrollConfig) { f(c) }
 
 // WithQRSize sets the width and height of the QR code image in pixels (default 256,
 // allowed 64 to 2048).
-func WithQRSize(px int) EnrollOption {
+func WithQRSize(px int) Option {
 	return enrollOptionFunc(func(c *enrollConfig) {
 		if px < 64 || px > 2048 {
 			c.errs = append(c.errs, fmt.Errorf("totp: WithQRSize(%d): want 64 to 2048 pixels", px))
@@ -76,10 +80,11 @@ func WithQRSize(px int) EnrollOption {
 	})
 }
 
-// Enroll makes a new random secret for account (the user's name, shown in the app) at
+// Generate makes a new random secret for account (the user's name, shown in the app) at
 // issuer (the service's name, shown above it), with its otpauth URI and QR code. Neither
 // issuer nor account may be empty or contain a colon, which the URI uses to separate them.
-func Enroll(issuer, account string, opts ...EnrollOption) (*Enrollment, error) {
+// It stores nothing: Enroll is the Guard's enrolment, which calls it.
+func Generate(issuer, account string, opts ...Option) (*Enrollment, error) {
 	cfg := enrollConfig{qrSize: 256}
 	for _, o := range opts {
 		if o != nil {

@@ -92,7 +92,7 @@ func TestValidateReadsCodesAsUsersTypeThem(t *testing.T) {
 }
 
 func TestEnrollMakesASecretItsURIAndAQRCode(t *testing.T) {
-	e, err := totp.Enroll("Example App", "alice@example.com", totp.WithQRSize(200))
+	e, err := totp.Generate("Example App", "alice@example.com", totp.WithQRSize(200))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestEnrollMakesASecretItsURIAndAQRCode(t *testing.T) {
 	if _, ok, err := totp.Validate(e.Secret, code, now); !ok || err != nil {
 		t.Fatalf("a code of the enrolled secret is refused: %v, %v", ok, err)
 	}
-	if other, _ := totp.Enroll("Example App", "alice@example.com"); other.Secret == e.Secret {
+	if other, _ := totp.Generate("Example App", "alice@example.com"); other.Secret == e.Secret {
 		t.Fatal("two enrolments share a secret")
 	}
 }
@@ -128,18 +128,18 @@ func TestEnrollMakesASecretItsURIAndAQRCode(t *testing.T) {
 func TestEnrollRefusesBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name, issuer, account string
-		opts                  []totp.EnrollOption
+		opts                  []totp.Option
 	}{
 		{"an empty issuer", "", "alice", nil},
 		{"an empty account", "Example", " ", nil},
 		{"a colon in the issuer", "Ex:ample", "alice", nil},
 		{"a colon in the account", "Example", "al:ice", nil},
-		{"a tiny QR code", "Example", "alice", []totp.EnrollOption{totp.WithQRSize(10)}},
-		{"a huge QR code", "Example", "alice", []totp.EnrollOption{totp.WithQRSize(100000)}},
+		{"a tiny QR code", "Example", "alice", []totp.Option{totp.WithQRSize(10)}},
+		{"a huge QR code", "Example", "alice", []totp.Option{totp.WithQRSize(100000)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if e, err := totp.Enroll(tc.issuer, tc.account, tc.opts...); err == nil {
-				t.Fatalf("Enroll = %+v, want an error", e)
+			if e, err := totp.Generate(tc.issuer, tc.account, tc.opts...); err == nil {
+				t.Fatalf("Generate = %+v, want an error", e)
 			}
 		})
 	}

@@ -238,6 +238,7 @@ func Run(t *testing.T, tg Target) {
 	t.Run("login CSRF", func(t *testing.T) { checkLoginCSRF(t, tg) })
 	t.Run("roles of registered users", func(t *testing.T) { checkUserRole(t, tg) })
 	RunServices(t, tg)
+	RunMFA(t, tg)
 }
 
 // checkLoginCSRF: a login a browser sent from another site is refused before the

@@ -14,6 +14,7 @@ import (
 	authecho "github.com/authframe/authframe/adapters/echo"
 	authframe "github.com/authframe/authframe/core"
 	"github.com/authframe/authframe/core/endpoint"
+	"github.com/authframe/authframe/core/totp"
 	"github.com/authframe/authframe/examples/internal/app"
 )
 
@@ -57,6 +58,10 @@ func Echo(a *app.App) *echo.Echo {
 	e.GET("/api/keys", h.Keys, auth)
 	e.DELETE("/api/keys/:id", h.DeleteKey, auth)
 	e.GET("/api/reports", admin, auth, authecho.Require("read:reports"))
+	e.POST("/api/mfa/totp", h.EnrollTOTP, auth)
+	e.POST("/api/mfa/totp/confirm", h.ConfirmTOTP, auth)
+	e.DELETE("/api/mfa/totp", h.DisableTOTP, auth)
+	e.GET("/api/sensitive", admin, auth, authecho.RequireMFA(app.StepUpMaxAge))
 
 	e.POST("/oauth/token", h.OAuthToken)
 	e.POST("/oauth/introspect", h.Introspect)
@@ -91,7 +96,7 @@ func me(c echo.Context) error {
 	p, _ := authecho.PrincipalFrom(c)
 	return c.JSON(http.StatusOK, map[string]any{
 		"user_id": p.UserID, "username": p.Username, "roles": endpoint.NonNil(p.Roles),
-		"permissions": endpoint.NonNil(p.Permissions), "auth_method": p.Method,
+		"permissions": endpoint.NonNil(p.Permissions), "auth_method": p.Method, "mfa": totp.UsedSecondFactor(p),
 	})
 }
 

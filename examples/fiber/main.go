@@ -14,6 +14,7 @@ import (
 	authfiber "github.com/authframe/authframe/adapters/fiber"
 	authframe "github.com/authframe/authframe/core"
 	"github.com/authframe/authframe/core/endpoint"
+	"github.com/authframe/authframe/core/totp"
 	"github.com/authframe/authframe/examples/internal/app"
 )
 
@@ -91,12 +92,19 @@ func App(a *app.App) *fiber.App {
 	f.Get("/api/reports", auth, authfiber.Require("read:reports"), func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"ok": true})
 	})
+	f.Post("/api/mfa/totp", auth, h.EnrollTOTP)
+	f.Post("/api/mfa/totp/confirm", auth, h.ConfirmTOTP)
+	f.Delete("/api/mfa/totp", auth, h.DisableTOTP)
+	f.Get("/api/sensitive", auth, authfiber.RequireMFA(app.StepUpMaxAge), func(c *fiber.Ctx) error {
+		return c.JSON(fiber.Map{"ok": true})
+	})
 
 	f.Get("/api/me", auth, func(c *fiber.Ctx) error {
 		p, _ := authfiber.PrincipalFrom(c)
 		return c.JSON(fiber.Map{
 			"user_id": p.UserID, "username": p.Username, "auth_method": p.Method,
 			"roles": endpoint.NonNil(p.Roles), "permissions": endpoint.NonNil(p.Permissions),
+			"mfa": totp.UsedSecondFactor(p),
 		})
 	})
 	f.Post("/api/echo", auth, func(c *fiber.Ctx) error {

@@ -14,6 +14,7 @@ import (
 	authgin "github.com/authframe/authframe/adapters/gin"
 	authframe "github.com/authframe/authframe/core"
 	"github.com/authframe/authframe/core/endpoint"
+	"github.com/authframe/authframe/core/totp"
 	"github.com/authframe/authframe/examples/internal/app"
 )
 
@@ -59,6 +60,10 @@ func Router(a *app.App) *gin.Engine {
 	api.GET("/keys", h.Keys)
 	api.DELETE("/keys/:id", h.DeleteKey)
 	api.GET("/reports", authgin.Require("read:reports"), func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
+	api.POST("/mfa/totp", h.EnrollTOTP)
+	api.POST("/mfa/totp/confirm", h.ConfirmTOTP)
+	api.DELETE("/mfa/totp", h.DisableTOTP)
+	api.GET("/sensitive", authgin.RequireMFA(app.StepUpMaxAge), func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
 
 	r.POST("/oauth/token", h.OAuthToken)
 	r.POST("/oauth/introspect", h.Introspect)
@@ -108,7 +113,7 @@ func me(c *gin.Context) {
 	p, _ := authgin.PrincipalFrom(c)
 	c.JSON(http.StatusOK, gin.H{
 		"user_id": p.UserID, "username": p.Username, "roles": nonNil(p.Roles),
-		"permissions": nonNil(p.Permissions), "auth_method": p.Method,
+		"permissions": nonNil(p.Permissions), "auth_method": p.Method, "mfa": totp.UsedSecondFactor(p),
 	})
 }
 

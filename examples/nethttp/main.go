@@ -11,6 +11,7 @@ import (
 
 	authhttp "github.com/authframe/authframe/adapters/nethttp"
 	"github.com/authframe/authframe/core/endpoint"
+	"github.com/authframe/authframe/core/totp"
 	"github.com/authframe/authframe/examples/internal/app"
 )
 
@@ -46,6 +47,10 @@ func Handler(a *app.App) http.Handler {
 	mux.Handle("GET /api/keys", auth(http.HandlerFunc(h.Keys)))
 	mux.Handle("DELETE /api/keys/{id}", auth(http.HandlerFunc(h.DeleteKey)))
 	mux.Handle("GET /api/reports", auth(authhttp.Require("read:reports")(http.HandlerFunc(admin))))
+	mux.Handle("POST /api/mfa/totp", auth(http.HandlerFunc(h.EnrollTOTP)))
+	mux.Handle("POST /api/mfa/totp/confirm", auth(http.HandlerFunc(h.ConfirmTOTP)))
+	mux.Handle("DELETE /api/mfa/totp", auth(http.HandlerFunc(h.DisableTOTP)))
+	mux.Handle("GET /api/sensitive", auth(authhttp.RequireMFA(app.StepUpMaxAge)(http.HandlerFunc(admin))))
 
 	mux.Handle("GET /api/me", auth(http.HandlerFunc(me)))
 	mux.Handle("POST /api/echo", auth(http.HandlerFunc(echo)))
@@ -69,7 +74,7 @@ func me(w http.ResponseWriter, r *http.Request) {
 	p, _ := authhttp.PrincipalFrom(r)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user_id": p.UserID, "username": p.Username, "roles": endpoint.NonNil(p.Roles),
-		"permissions": endpoint.NonNil(p.Permissions), "auth_method": p.Method,
+		"permissions": endpoint.NonNil(p.Permissions), "auth_method": p.Method, "mfa": totp.UsedSecondFactor(p),
 	})
 }
 

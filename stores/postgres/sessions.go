@@ -14,7 +14,19 @@ import (
 // sessionDest lists the scan targets of sessionCols for se.
 func sessionDest(se *store.Session) []any {
 	return []any{&se.ID, &se.UserID, &se.Username, &se.Roles, &se.Kind, &se.CSRFHash, &se.UserAgent,
-		&se.IP, &se.CreatedAt, &se.LastSeenAt, &se.IdleTimeout, &se.ExpiresAt}
+		&se.IP, &se.CreatedAt, &se.LastSeenAt, &se.IdleTimeout, &se.ExpiresAt, &se.AMR, &se.AuthTime}
+}
+
+// zeroTime is how the sessions table spells an unknown auth_time (see migration 8).
+var zeroTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// authTime is the auth_time column's value for t: the zero time as zeroTime, in UTC, so
+// that it reads back as the zero time whatever the session's time zone.
+func authTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return zeroTime
+	}
+	return t
 }
 
 // CreateSession implements store.SessionStore. An id held by a live session is
@@ -37,7 +49,7 @@ func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
 func (s *Store) createSession(ctx context.Context, se store.Session) error {
 	insert := func() error {
 		_, err := s.pool.Exec(ctx, s.q.createSession, se.ID, se.UserID, se.Username, se.Roles, se.Kind,
-			se.CSRFHash, se.UserAgent, se.IP, se.CreatedAt, se.LastSeenAt, se.IdleTimeout, se.ExpiresAt)
+			se.CSRFHash, se.UserAgent, se.IP, se.CreatedAt, se.LastSeenAt, se.IdleTimeout, se.ExpiresAt, se.AMR, authTime(se.AuthTime))
 		return err
 	}
 	err := insert()

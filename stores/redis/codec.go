@@ -192,12 +192,18 @@ const (
 	iExpires
 )
 
-// packVersion leads d, so that a later layout can be told apart.
-const packVersion = "1"
+// packVersion leads d, so that a later layout can be told apart. Version 1 has the eight
+// values of a session before sessions kept their login's methods; version 2 adds the AMR
+// and the auth time. Both are read; version 2 is written.
+const (
+	packVersion1 = "1"
+	packVersion  = "2"
+)
 
 // sessionArgs returns the field/value pairs of a session hash.
 func sessionArgs(s *store.Session) []any {
-	d := encodeRoles([]string{packVersion, s.Username, encodeRoles(s.Roles), s.Kind, string(s.CSRFHash), s.UserAgent, s.IP, ms(s.CreatedAt)})
+	d := encodeRoles([]string{packVersion, s.Username, encodeRoles(s.Roles), s.Kind, string(s.CSRFHash), s.UserAgent, s.IP, ms(s.CreatedAt),
+		encodeRoles(s.AMR), optMS(s.AuthTime)})
 	return []any{
 		sData, d, sUser, s.UserID, sLastSeen, ms(s.LastSeenAt),
 		sIdle, strconv.FormatInt(s.IdleTimeout.Milliseconds(), 10), sExpires, ms(s.ExpiresAt),
@@ -230,7 +236,7 @@ func decodeSession(id string, vals []any) (se store.Session, found bool, err err
 		return store.Session{}, false, fmt.Errorf("%w: session hash misses fields", ErrCorrupt)
 	}
 	d, err := decodeRoles(str[iData])
-	if err != nil || len(d) != 8 || d[0] != packVersion {
+	if err != nil || !(len(d) == 8 && d[0] == packVersion1 || len(d) == 10 && d[0] == packVersion) {
 		return store.Session{}, false, fmt.Errorf("%w: session record", ErrCorrupt)
 	}
 	se = store.Session{ID: id, UserID: str[iUser], Username: d[1], Kind: d[3], UserAgent: d[5], IP: d[6]}
@@ -254,6 +260,14 @@ func decodeSession(id string, vals []any) (se store.Session, found bool, err err
 		return store.Session{}, false, fmt.Errorf("%w: idle timeout %q", ErrCorrupt, str[iIdle])
 	}
 	se.IdleTimeout = time.Duration(idle) * time.Millisecond
+	if len(d) == 10 {
+		if se.AMR, err = decodeRoles(d[8]); err != nil {
+			return store.Session{}, false, err
+		}
+		if se.AuthTime, err = fromOptMS(d[9]); err != nil {
+			return store.Session{}, false, err
+		}
+	}
 	return se, true, nil
 }
 

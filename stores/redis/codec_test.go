@@ -124,3 +124,31 @@ func TestTheScriptsReadTheFieldsTheCodecWrites(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionRecordsOfVersionOneStillDecode(t *testing.T) {
+	created := time.UnixMilli(1_700_000_000_000).UTC()
+	d := encodeRoles([]string{packVersion1, "alice", encodeRoles([]string{"user"}), "cookie", "h", "ua", "192.0.2.1", ms(created)})
+	vals := []any{d, "u1", ms(created), "0", ms(created.Add(time.Hour))}
+	got, found, err := decodeSession("s1", vals)
+	if err != nil || !found {
+		t.Fatalf("decodeSession = %v, %v", found, err)
+	}
+	if got.Username != "alice" || got.AMR != nil || !got.AuthTime.IsZero() || !got.CreatedAt.Equal(created) {
+		t.Fatalf("decoded %+v", got)
+	}
+	in := store.Session{ID: "s2", UserID: "u2", Kind: "token", CreatedAt: created, LastSeenAt: created, ExpiresAt: created.Add(time.Hour),
+		AMR: []string{"pwd", "otp"}, AuthTime: created.Add(-time.Minute)}
+	args := sessionArgs(&in)
+	m := map[string]any{}
+	for i := 0; i < len(args); i += 2 {
+		m[args[i].(string)] = args[i+1]
+	}
+	vals = make([]any, len(sessionFields))
+	for i, f := range sessionFields {
+		vals[i] = m[f]
+	}
+	got, _, err = decodeSession("s2", vals)
+	if err != nil || !slices.Equal(got.AMR, in.AMR) || !got.AuthTime.Equal(in.AuthTime) {
+		t.Fatalf("decoded AMR %q, AuthTime %v, %v; want %q, %v", got.AMR, got.AuthTime, err, in.AMR, in.AuthTime)
+	}
+}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	authframe "github.com/authframe/authframe/core"
 	"github.com/authframe/authframe/core/keys"
 	"github.com/authframe/authframe/core/store"
+	"github.com/authframe/authframe/core/totp"
 )
 
 // BodyLimit is the largest request body accepted (64 KiB); larger ones get 413.
@@ -127,6 +129,15 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if cfg.InsecureCookies {
 		opts = append(opts, authframe.WithInsecureCookies())
 	}
+	totpKey := cfg.TOTPKey
+	if totpKey == nil {
+		totpKey = make([]byte, totp.KeySize)
+		if _, err := rand.Read(totpKey); err != nil {
+			return nil, err
+		}
+		logger.Warn("no AUTHFRAME_TOTP_KEY: generated a key to seal TOTP secrets; users who turn on two-factor login cannot log in after a restart (set AUTHFRAME_TOTP_KEY)")
+	}
+	opts = append(opts, totp.WithTwoFactor(totpKey))
 	if cfg.OIDCIssuer != "" {
 		opts = append(opts, authframe.WithRemote(authframe.RemoteIssuer{Issuer: cfg.OIDCIssuer, Audience: []string{cfg.OIDCAudience}}))
 	}
@@ -173,6 +184,9 @@ func limitOrOff(n int) int {
 	}
 	return n
 }
+
+// StepUpMaxAge is how recent the second-factor login behind GET /api/sensitive must be.
+const StepUpMaxAge = 15 * time.Minute
 
 // UserRoles are the roles of every user that POST /auth/register creates.
 var UserRoles = []string{"user"}

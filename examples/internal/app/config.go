@@ -5,12 +5,15 @@
 package app
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/authframe/authframe/core/totp"
 )
 
 // Config is the example apps' configuration (see examples/README.md).
@@ -36,6 +39,9 @@ type Config struct {
 	OIDCAudience    string
 	FailOpen        bool
 	InsecureCookies bool
+	// TOTPKey seals the users' TOTP secrets (AUTHFRAME_TOTP_KEY, base64 of 32 bytes); nil
+	// when unset, and New then generates one.
+	TOTPKey []byte
 	// PublicURL is the app's external origin (AUTHFRAME_PUBLIC_URL, default http://ADDR).
 	PublicURL string
 	// AccountLimit, AddressLimit, RegisterLimit and RefreshLimit are the Guard's further
@@ -98,6 +104,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.Secret != nil && c.KeyFile != "" {
 		return c, errors.New("AUTHFRAME_SECRET and AUTHFRAME_KEY_FILE: set one, not both")
+	}
+	if v := getenv("AUTHFRAME_TOTP_KEY"); v != "" {
+		k, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			k, err = base64.RawStdEncoding.DecodeString(v)
+		}
+		if err != nil || len(k) != totp.KeySize {
+			return c, fmt.Errorf("AUTHFRAME_TOTP_KEY: want the base64 of %d random bytes (e.g. openssl rand -base64 32)", totp.KeySize)
+		}
+		c.TOTPKey = k
 	}
 	if c.KeyFile != "" {
 		if _, err := os.Stat(c.KeyFile); err != nil {
