@@ -261,8 +261,13 @@ func (h *Handlers) login(in Input) (authframe.User, authframe.ClientInfo, error)
 	return u, client, err
 }
 
-// Token is POST /token: a password login answered with an access and refresh token pair.
+// Token is POST /token: a password login answered with an access and refresh token pair,
+// DPoP-bound when the request carries a valid proof (dpop.TokenRequest).
 func (h *Handlers) Token(in Input) Output {
+	in, err := h.bindProof(in)
+	if err != nil {
+		return fail(err)
+	}
 	u, client, err := h.login(in)
 	if err != nil {
 		return fail(err)
@@ -274,8 +279,13 @@ func (h *Handlers) Token(in Input) Output {
 	return jsonOutput(http.StatusOK, pair)
 }
 
-// Refresh is POST /refresh: the refresh token is spent and a new pair returned.
+// Refresh is POST /refresh: the refresh token is spent and a new pair returned. A bound
+// family's token needs a proof by its key (dpop.TokenRequest).
 func (h *Handlers) Refresh(in Input) Output {
+	in, err := h.bindProof(in)
+	if err != nil {
+		return fail(err)
+	}
 	var rt string
 	if err := decode(in, map[string]*string{"refresh_token": &rt}); err != nil {
 		return fail(err)

@@ -52,6 +52,9 @@ type Session struct {
 	IdleTimeout time.Duration
 	// ExpiresAt is the absolute deadline, never extended.
 	ExpiresAt time.Time
+	// JKT is the RFC 7638 thumbprint of the DPoP key a token family is bound to (RFC
+	// 9449), empty for an unbound family or a cookie session. It never changes.
+	JKT string
 }
 
 // Deadline is the moment the session stops being live: the sooner of its absolute deadline

@@ -14,7 +14,7 @@ import (
 // sessionDest lists the scan targets of sessionCols for se.
 func sessionDest(se *store.Session) []any {
 	return []any{&se.ID, &se.UserID, &se.Username, &se.Roles, &se.Kind, &se.CSRFHash, &se.UserAgent,
-		&se.IP, &se.CreatedAt, &se.LastSeenAt, &se.IdleTimeout, &se.ExpiresAt}
+		&se.IP, &se.CreatedAt, &se.LastSeenAt, &se.IdleTimeout, &se.ExpiresAt, &se.JKT}
 }
 
 // CreateSession implements store.SessionStore. An id held by a live session is
@@ -37,7 +37,7 @@ func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
 func (s *Store) createSession(ctx context.Context, se store.Session) error {
 	insert := func() error {
 		_, err := s.pool.Exec(ctx, s.q.createSession, se.ID, se.UserID, se.Username, se.Roles, se.Kind,
-			se.CSRFHash, se.UserAgent, se.IP, se.CreatedAt, se.LastSeenAt, se.IdleTimeout, se.ExpiresAt)
+			se.CSRFHash, se.UserAgent, se.IP, se.CreatedAt, se.LastSeenAt, se.IdleTimeout, se.ExpiresAt, se.JKT)
 		return err
 	}
 	err := insert()

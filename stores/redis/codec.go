@@ -174,9 +174,14 @@ const (
 // packVersion leads d, so that a later layout can be told apart.
 const packVersion = "1"
 
+// packBase is the number of values every packed record holds; later ones were added by
+// later releases and are optional (records written before them lack them): the ninth is
+// the DPoP key thumbprint (store.Session.JKT).
+const packBase = 8
+
 // sessionArgs returns the field/value pairs of a session hash.
 func sessionArgs(s *store.Session) []any {
-	d := encodeRoles([]string{packVersion, s.Username, encodeRoles(s.Roles), s.Kind, string(s.CSRFHash), s.UserAgent, s.IP, ms(s.CreatedAt)})
+	d := encodeRoles([]string{packVersion, s.Username, encodeRoles(s.Roles), s.Kind, string(s.CSRFHash), s.UserAgent, s.IP, ms(s.CreatedAt), s.JKT})
 	return []any{
 		sData, d, sUser, s.UserID, sLastSeen, ms(s.LastSeenAt),
 		sIdle, strconv.FormatInt(s.IdleTimeout.Milliseconds(), 10), sExpires, ms(s.ExpiresAt),
@@ -209,10 +214,13 @@ func decodeSession(id string, vals []any) (se store.Session, found bool, err err
 		return store.Session{}, false, fmt.Errorf("%w: session hash misses fields", ErrCorrupt)
 	}
 	d, err := decodeRoles(str[iData])
-	if err != nil || len(d) != 8 || d[0] != packVersion {
+	if err != nil || len(d) < packBase || d[0] != packVersion {
 		return store.Session{}, false, fmt.Errorf("%w: session record", ErrCorrupt)
 	}
 	se = store.Session{ID: id, UserID: str[iUser], Username: d[1], Kind: d[3], UserAgent: d[5], IP: d[6]}
+	if len(d) > packBase {
+		se.JKT = d[packBase]
+	}
 	if d[4] != "" {
 		se.CSRFHash = []byte(d[4])
 	}
