@@ -237,6 +237,7 @@ func Run(t *testing.T, tg Target) {
 	t.Run("request ids", func(t *testing.T) { checkRequestID(t, tg) })
 	t.Run("login CSRF", func(t *testing.T) { checkLoginCSRF(t, tg) })
 	t.Run("roles of registered users", func(t *testing.T) { checkUserRole(t, tg) })
+	t.Run("sender-constrained tokens (DPoP)", func(t *testing.T) { RunDPoP(t, tg) })
 }
 
 // checkLoginCSRF: a login a browser sent from another site is refused before the
