@@ -179,9 +179,14 @@ const packVersion = "1"
 // the DPoP key thumbprint (store.Session.JKT).
 const packBase = 8
 
-// sessionArgs returns the field/value pairs of a session hash.
+// sessionArgs returns the field/value pairs of a session hash. The JKT is written only
+// when set, so that the records of unbound sessions stay readable by releases before it.
 func sessionArgs(s *store.Session) []any {
-	d := encodeRoles([]string{packVersion, s.Username, encodeRoles(s.Roles), s.Kind, string(s.CSRFHash), s.UserAgent, s.IP, ms(s.CreatedAt), s.JKT})
+	vals := []string{packVersion, s.Username, encodeRoles(s.Roles), s.Kind, string(s.CSRFHash), s.UserAgent, s.IP, ms(s.CreatedAt)}
+	if s.JKT != "" {
+		vals = append(vals, s.JKT)
+	}
+	d := encodeRoles(vals)
 	return []any{
 		sData, d, sUser, s.UserID, sLastSeen, ms(s.LastSeenAt),
 		sIdle, strconv.FormatInt(s.IdleTimeout.Milliseconds(), 10), sExpires, ms(s.ExpiresAt),
