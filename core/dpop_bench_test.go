@@ -102,10 +102,11 @@ func BenchmarkDPoPCached(b *testing.B) {
 		// Each key is new, as a proof's jti is: its string is built outside the timer's
 		// concern only in that it costs one small allocation, as the Guard's own key does.
 		until := time.Now().Add(time.Minute)
+		prefix := "dpop:bench:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
 		i := 0
 		b.ReportAllocs()
 		for b.Loop() {
-			if fresh, err := ms.Remember(ctx, "dpop:bench:"+strconv.Itoa(i), until); err != nil || !fresh {
+			if fresh, err := ms.Remember(ctx, prefix+strconv.Itoa(i), until); err != nil || !fresh {
 				b.Fatal(fresh, err)
 			}
 			i++
