@@ -12,6 +12,7 @@ import (
 
 	"github.com/authframe/authframe/core/audit"
 	"github.com/authframe/authframe/core/credential"
+	"github.com/authframe/authframe/core/internal/ctxkey"
 	"github.com/authframe/authframe/core/store"
 )
 
@@ -22,6 +23,8 @@ type clientClaims struct {
 	ClientID   string `json:"client_id"`
 	ClientName string `json:"client_name,omitempty"`
 	Scope      string `json:"scope"`
+	// Cnf binds a DPoP-bound client token to its key (RFC 9449 §6.1).
+	Cnf *confirmation `json:"cnf,omitempty"`
 }
 
 // errNoClientStore answers the service-client operations of a Guard whose store cannot keep
@@ -147,7 +150,8 @@ func grantScopes(c store.Client, requested []string) ([]string, error) {
 	return out, nil
 }
 
-// issueClientToken signs an RFC 9068 access token for a service client.
+// issueClientToken signs an RFC 9068 access token for a service client, DPoP-bound when ctx
+// carries a verified proof (dpop.TokenRequest).
 func (g *Guard) issueClientToken(ctx context.Context, c store.Client, scopes []string) (string, time.Duration, error) {
 	now := g.cfg.now()
 	k, err := g.signingKey(now)
@@ -166,6 +170,9 @@ func (g *Guard) issueClientToken(ctx context.Context, c store.Client, scopes []s
 		ClientID:   c.ID,
 		ClientName: c.Name,
 		Scope:      strings.Join(scopes, " "),
+	}
+	if jkt := ctxkey.JKT(ctx); jkt != "" {
+		claims.Cnf = &confirmation{JKT: jkt}
 	}
 	if len(g.cfg.audiences) > 0 {
 		claims.Audience = jwt.ClaimStrings{g.cfg.audiences[0]}
@@ -234,7 +241,8 @@ func (g *Guard) revokeCredential(ctx context.Context, tok string) error {
 	case strings.Count(tok, ".") == 1:
 		return g.revokeRefresh(ctx, tok)
 	}
-	p, err := g.VerifyToken(ctx, tok)
+	// A bound token is revoked like any other: revocation needs no proof (RFC 7009).
+	p, err := g.verifyToken(ctx, tok)
 	if err != nil {
 		return ignoreInvalid(err)
 	}
@@ -277,11 +285,13 @@ func ignoreInvalid(err error) error {
 
 // introspect is RFC 7662's view of a credential: the Principal of a live access token or
 // API key, and its token type; ok is false for anything else, refresh tokens included.
-func (g *Guard) introspect(ctx context.Context, tok string) (p *Principal, tokenType string, err error) {
+func (g *Guard) introspect(ctx context.Context, tok string) (p *Principal, typ string, err error) {
 	if credential.LooksLikeAPIKey(tok) {
 		p, err = g.verifyAPIKey(ctx, tok)
 		return p, "api_key", err
 	}
-	p, err = g.VerifyToken(ctx, tok)
-	return p, "Bearer", err
+	if p, err = g.verifyToken(ctx, tok); err != nil {
+		return nil, "", err
+	}
+	return p, tokenType(p.JKT), nil
 }

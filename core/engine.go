@@ -69,6 +69,12 @@ func (i internals) RevokeCredential(ctx context.Context, tok string) error {
 
 func (i internals) ValidPermission(p string) error { return validPermission(p) }
 
+// The DPoP operation, for package dpop.
+
+func (i internals) DPoPTokenRequest(ctx context.Context, r Request) (context.Context, error) {
+	return i.g.dpopTokenRequest(ctx, r)
+}
+
 func (i internals) CreateAPIKey(ctx context.Context, p *Principal, name string, perms []string, ttl time.Duration) (store.APIKey, string, error) {
 	return i.g.createAPIKey(ctx, p, name, perms, ttl)
 }

@@ -146,6 +146,15 @@ type Error struct {
 	Bearer bool
 	// TokenPresented adds error="invalid_token" to the challenge (RFC 6750 §3.1).
 	TokenPresented bool
+	// DPoP marks the refusal of a DPoP request (RFC 9449 §7.1): a 401 then carries a
+	// WWW-Authenticate: DPoP challenge naming DPoPAlgorithms and the error, in place of the
+	// Bearer one.
+	DPoP bool
+	// DPoPAlgorithms are the proof algorithms the challenge names.
+	DPoPAlgorithms []string
+	// DPoPNonce is a server nonce for the client's next proof, sent in a DPoP-Nonce header
+	// (RFC 9449 §8, §9); set when a proof lacked the current one.
+	DPoPNonce string
 }
 
 // Error is "code: message", then the cause when there is one. The part before the cause

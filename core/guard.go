@@ -12,6 +12,7 @@ import (
 	"github.com/authframe/authframe/core/audit"
 	"github.com/authframe/authframe/core/credential"
 	"github.com/authframe/authframe/core/internal/ctxkey"
+	"github.com/authframe/authframe/core/internal/engine"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -66,6 +67,9 @@ type Guard struct {
 	touches chan apiKeyTouch
 	// coarse is the cached-hit path's clock (nil with WithClock); see coarseClock.
 	coarse *coarseClock
+	// dpop checks DPoP proofs (nil unless dpop.WithProofs), recording their jti in replay.
+	dpop   engine.DPoP
+	replay store.ReplayStore
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -189,6 +193,10 @@ func New(opts ...Option) (*Guard, error) {
 			g.cache.purge()
 		}
 	}
+	if err := g.setupDPoP(); err != nil {
+		g.cancel()
+		return nil, err
+	}
 	if err := g.startKeys(); err != nil {
 		_ = g.Close()
 		return nil, err
@@ -245,7 +253,9 @@ func (g *Guard) configFingerprint(algs []string) []byte {
 			fmt.Fprintf(h, "%d:%s;", len(p), p)
 		}
 	}
-	w("authframe-v1")
+	// v2: shared entries carry a token's DPoP binding (K); entries of instances that
+	// predate it never answer one that reads it.
+	w("authframe-v2")
 	w(algs...)
 	for _, k := range g.cfg.keys {
 		w(k.kid, k.alg)
@@ -313,6 +323,8 @@ type cachedPrincipal struct {
 	// A and AT are the login's methods and time (Principal.AMR and AuthTime, Unix seconds).
 	A  []string `json:"a,omitempty"`
 	AT int64    `json:"at,omitempty"`
+	// K is the cnf.jkt of a DPoP-bound token.
+	K string `json:"k,omitempty"`
 }
 
 // encodePrincipal is the shared-tier value for key: a MAC over key and the JSON, then the
@@ -322,7 +334,7 @@ func (g *Guard) encodePrincipal(key string, p *Principal, exp time.Time) []byte 
 	if !p.IssuedAt.IsZero() {
 		c.Iat = p.IssuedAt.Unix()
 	}
-	c.CI = p.ClientID
+	c.CI, c.K = p.ClientID, p.JKT
 	c.A = p.AMR
 	if !p.AuthTime.IsZero() {
 		c.AT = p.AuthTime.Unix()
@@ -366,7 +378,7 @@ func (g *Guard) decodePrincipal(key string, b []byte) (*Principal, error) {
 	if c.Iat != 0 {
 		p.IssuedAt = time.Unix(c.Iat, 0)
 	}
-	p.ClientID = c.CI
+	p.ClientID, p.JKT = c.CI, c.K
 	p.AMR = c.A
 	if c.AT != 0 {
 		p.AuthTime = time.Unix(c.AT, 0)
@@ -475,7 +487,9 @@ func (g *Guard) storeErr(ctx context.Context, op string, err error) error {
 // the Authorization header (an API key there too, recognised by its prefix; and, when
 // configured, a token in a cookie or query parameter), else the session cookie. A session
 // request with an unsafe method must carry the session's CSRF token in X-CSRF-Token.
-// Failures are *Error values; the adapters render them with RenderError.
+// With dpop.WithProofs, a DPoP-bound token is taken from "Authorization: DPoP <token>" with
+// its proof in the DPoP header (RFC 9449 §7); a bound token is never accepted as a bearer
+// token. Failures are *Error values; the adapters render them with RenderError.
 func (g *Guard) Authenticate(ctx context.Context, r Request) (*Principal, error) {
 	// X-Api-Key is X-API-Key in the canonical spelling, which adapters look up without
 	// allocating a canonical copy.
@@ -486,6 +500,11 @@ func (g *Guard) Authenticate(ctx context.Context, r Request) (*Principal, error)
 			return nil, errTwoCredentials
 		}
 		return g.verifyAPIKey(ctx, strings.TrimSpace(key))
+	}
+	if g.dpop != nil {
+		if tok, ok := dpopToken(r); ok {
+			return g.authenticateDPoP(ctx, r, tok)
+		}
 	}
 	if tok, src := g.bearerToken(r); src != tokenNone {
 		if src == tokenHeader && strings.HasPrefix(tok, credential.APIKeyPrefix) {

@@ -69,6 +69,10 @@ type config struct {
 	trusted []netip.Prefix
 	// publicOrigin is WithPublicURL's origin, canonical ("" when unset).
 	publicOrigin string
+	// publicURL is WithPublicURL's URL as given, against which DPoP proofs' htu is checked.
+	publicURL string
+	// dpop builds the DPoP proof checker (dpop.WithProofs; nil without it).
+	dpop engine.DPoPBuilder
 	// claims is WithClaims's hook (nil without it).
 	claims *claimsHook
 	// quietRegister makes a taken username look like a successful registration.

@@ -12,8 +12,9 @@ import (
 // WithPublicURL sets the app's external origin (scheme, host and port, such as
 // "https://app.example"): a browser request whose Origin header names another origin is
 // then treated as cross-site by CheckLoginOrigin and by the check on cookie-borne tokens.
-// Without it only Sec-Fetch-Site is consulted. Never derived from request headers, which a
-// proxy or client controls.
+// Without it only Sec-Fetch-Site is consulted. It is also the URL that DPoP proofs name
+// (their htu is it followed by the request's path; see package dpop). Never derived from
+// request headers, which a proxy or client controls.
 func WithPublicURL(u string) Option {
 	return optionFunc(func(c *config) {
 		o, err := canonicalOrigin(u)
@@ -21,7 +22,7 @@ func WithPublicURL(u string) Option {
 			optErr(c, "WithPublicURL", err)
 			return
 		}
-		c.publicOrigin = o
+		c.publicOrigin, c.publicURL = o, u
 	})
 }
 

@@ -54,6 +54,10 @@ type Principal struct {
 	AMR []string
 	// AuthTime is when that login happened (the auth_time claim); zero when unknown.
 	AuthTime time.Time
+	// JKT is the RFC 7638 thumbprint of the key a DPoP-bound token is bound to (its
+	// cnf.jkt, RFC 9449), empty for a plain bearer token. A bound token authenticates only
+	// with a proof by that key; Method stays what it would be without DPoP.
+	JKT string
 
 	// csrfHash is the SHA-256 of the session's CSRF token, for session principals.
 	csrfHash []byte

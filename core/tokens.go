@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"github.com/authframe/authframe/core/audit"
+	"github.com/authframe/authframe/core/internal/ctxkey"
 	"strings"
 	"time"
 
@@ -44,34 +45,38 @@ func hashToken(t string) []byte {
 }
 
 // IssueTokens starts a token session (one refresh-token family, one device) for u and
-// returns its first pair.
+// returns its first pair. Under a context from dpop.TokenRequest carrying a verified proof,
+// the pair is DPoP-bound to the proof's key (RFC 9449): the access token carries cnf.jkt,
+// the family records the key, and TokenType is "DPoP".
 func (g *Guard) IssueTokens(ctx context.Context, u User, client ClientInfo) (*TokenPair, error) {
 	client = client.owned()
+	jkt := ctxkey.JKT(ctx)
 	now := g.cfg.now()
 	if _, err := g.signingKey(now); err != nil {
 		return nil, err
 	}
 	_, sid := newSessionID()
-	s := Session{ID: sid, UserID: u.ID, Username: u.Username, Roles: u.Roles, Kind: "token", UserAgent: client.UserAgent, IP: client.IP, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(g.cfg.refreshTTL)}
+	s := Session{ID: sid, UserID: u.ID, Username: u.Username, Roles: u.Roles, Kind: "token", UserAgent: client.UserAgent, IP: client.IP, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(g.cfg.refreshTTL), JKT: jkt}
 	s.AMR, s.AuthTime = loginOf(ctx, u.ID, now)
 	if err := g.store.CreateSession(ctx, s); err != nil {
 		return nil, g.storeErr(ctx, "create_session", err)
 	}
-	rt := sid + "." + randomString(32)
+	rt := newRefreshToken(sid, jkt)
 	if err := g.store.AddRefreshToken(ctx, store.RefreshToken{SessionID: sid, Hash: hashToken(rt), CreatedAt: now}); err != nil {
 		return nil, g.storeErr(ctx, "add_refresh", err)
 	}
-	at, err := g.signAccess(ctx, u, s, now)
+	at, err := g.signAccess(ctx, u, s, jkt, now)
 	if err != nil {
 		return nil, err
 	}
 	g.observe(ctx, audit.Event{Type: audit.SessionCreated, Kind: "token", UserID: u.ID, SessionID: sid, ClientIP: client.IP, UserAgent: client.UserAgent})
-	return &TokenPair{AccessToken: at, RefreshToken: rt, TokenType: "Bearer", ExpiresIn: int64(g.cfg.accessTTL / time.Second), SessionID: sid}, nil
+	return &TokenPair{AccessToken: at, RefreshToken: rt, TokenType: tokenType(jkt), ExpiresIn: int64(g.cfg.accessTTL / time.Second), SessionID: sid}, nil
 }
 
 // signAccess signs an access token for u under the session sess, whose id is the sid and
-// whose login the amr and auth_time claims describe.
-func (g *Guard) signAccess(ctx context.Context, u User, sess Session, now time.Time) (string, error) {
+// whose login the amr and auth_time claims describe, bound to the DPoP key jkt when it is
+// set.
+func (g *Guard) signAccess(ctx context.Context, u User, sess Session, jkt string, now time.Time) (string, error) {
 	sid := sess.ID
 	k, err := g.signingKey(now)
 	if err != nil {
@@ -99,6 +104,9 @@ func (g *Guard) signAccess(ctx context.Context, u User, sess Session, now time.T
 	if !sess.AuthTime.IsZero() {
 		c.AuthTime = jwt.NewNumericDate(sess.AuthTime)
 	}
+	if jkt != "" {
+		c.Cnf = &confirmation{JKT: jkt}
+	}
 	if len(g.cfg.audiences) > 0 {
 		c.Audience = jwt.ClaimStrings{g.cfg.audiences[0]}
 	}
@@ -117,7 +125,9 @@ func (g *Guard) signAccess(ctx context.Context, u User, sess Session, now time.T
 // Refresh spends a refresh token and returns a new pair of the same family. A spent token
 // presented again revokes the whole family and its session: the newest refresh token and
 // every access token of that session stop working (RFC 9700 §4.14.2). The session of a
-// deleted or disabled user is revoked instead of refreshed.
+// deleted or disabled user is revoked instead of refreshed. The refresh token of a
+// DPoP-bound family is refused, unspent, unless ctx carries a verified proof by its key
+// (dpop.TokenRequest); with a proof, the new access token is bound to the proof's key.
 func (g *Guard) Refresh(ctx context.Context, refreshToken string, client ClientInfo) (*TokenPair, error) {
 	client = client.owned()
 	bad := invalidToken("refresh token is not valid", nil)
@@ -126,11 +136,21 @@ func (g *Guard) Refresh(ctx context.Context, refreshToken string, client ClientI
 	if !ok || sid == "" || len(refreshToken) > 256 {
 		return nil, bad
 	}
+	// A bound family's token names its key, so that a presentation without a proof by
+	// that key is refused before the token is spent: otherwise whoever stole it could
+	// not use it, but could still spend it under its owner.
+	jkt, proofJKT := refreshJKT(refreshToken), ctxkey.JKT(ctx)
+	if jkt != "" && jkt != proofJKT {
+		g.observe(ctx, audit.Event{Type: audit.TokenValidated, Result: "dpop_key", SessionID: sid, ClientIP: client.IP, UserAgent: client.UserAgent, Err: errRefreshKey})
+		r := invalidToken("refresh token is bound to a DPoP key: send a proof by that key", errRefreshKey)
+		r.Bearer = false
+		return nil, r
+	}
 	if err := g.limit(ctx, "refresh", sid, g.cfg.limits.Refresh, g.cfg.limits.Window, client); err != nil {
 		return nil, err
 	}
 	now := g.cfg.now()
-	newRT := sid + "." + randomString(32)
+	newRT := newRefreshToken(sid, jkt)
 	s, err := g.store.RotateRefreshToken(ctx, sid, hashToken(refreshToken), hashToken(newRT), now)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -146,6 +166,12 @@ func (g *Guard) Refresh(ctx context.Context, refreshToken string, client ClientI
 	case err != nil:
 		return nil, g.storeErr(ctx, "rotate_refresh", err)
 	}
+	if s.JKT != jkt {
+		// The token names the key its family was bound to at issue: a store that says
+		// otherwise is not to be trusted with the binding.
+		_ = g.revoke(ctx, store.RevokeSession, sid, now, "dpop_binding_mismatch", s.UserID)
+		return nil, bad
+	}
 	u, found, err := g.store.GetUser(ctx, s.UserID)
 	if err != nil {
 		return nil, g.storeErr(ctx, "get_user", err)
@@ -158,12 +184,14 @@ func (g *Guard) Refresh(ctx context.Context, refreshToken string, client ClientI
 		_ = g.revoke(ctx, store.RevokeSession, sid, now, "user_disabled", s.UserID)
 		return nil, bad
 	}
-	at, err := g.signAccess(ctx, u, s, now)
+	// An unbound family refreshed with a proof gets a bound access token; its refresh
+	// tokens stay as the family was issued.
+	at, err := g.signAccess(ctx, u, s, proofJKT, now)
 	if err != nil {
 		return nil, err
 	}
 	g.observe(ctx, audit.Event{Type: audit.Refreshed, UserID: u.ID, SessionID: sid, ClientIP: client.IP, UserAgent: client.UserAgent})
-	return &TokenPair{AccessToken: at, RefreshToken: newRT, TokenType: "Bearer", ExpiresIn: int64(g.cfg.accessTTL / time.Second), SessionID: sid}, nil
+	return &TokenPair{AccessToken: at, RefreshToken: newRT, TokenType: tokenType(proofJKT), ExpiresIn: int64(g.cfg.accessTTL / time.Second), SessionID: sid}, nil
 }
 
 // Logout ends what p authenticated with: its session (cookie or token family, with every

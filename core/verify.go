@@ -26,6 +26,13 @@ type accessClaims struct {
 	// OpenID Connect Core §2).
 	AMR      []string         `json:"amr,omitempty"`
 	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+	// Cnf binds a DPoP-bound token to its key (RFC 9449 §6.1).
+	Cnf *confirmation `json:"cnf,omitempty"`
+}
+
+// confirmation is the cnf claim (RFC 7800) of a DPoP-bound token.
+type confirmation struct {
+	JKT string `json:"jkt"`
 }
 
 // parsedClaims is what verification decodes a token's claims into. Its fields are plain, so
@@ -54,6 +61,8 @@ type parsedClaims struct {
 	// AMR and AuthTime are the login's methods and time (see accessClaims).
 	AMR      []string `json:"amr"`
 	AuthTime float64  `json:"auth_time"`
+	// Cnf is the confirmation of a DPoP-bound token.
+	Cnf *confirmation `json:"cnf"`
 }
 
 // claimStrings is a claim given as a space-separated string or an array of strings.
@@ -295,6 +304,14 @@ func (g *Guard) verify(ctx context.Context, tok string) (*Principal, error) {
 	if p.Username == "" {
 		p.Username = p.UserID
 	}
+	if claims.Cnf != nil {
+		// A cnf this Guard cannot honour (no jkt: some other confirmation method) must not
+		// leave the token usable as a plain bearer token.
+		if claims.Cnf.JKT == "" || len(claims.Cnf.JKT) > 128 {
+			return nil, invalidToken("token has a confirmation claim that is not a DPoP key thumbprint", nil)
+		}
+		p.JKT = claims.Cnf.JKT
+	}
 	if claims.Iat != 0 {
 		p.IssuedAt = numericDate(claims.Iat).Time
 	}
@@ -342,8 +359,22 @@ func anyIn(have, want []string) bool {
 
 // VerifyToken checks a bearer token: the in-process cache first, then the shared tier, then
 // full verification (signature, claims, and for tokens this Guard issued, that their session
-// is live). Every path checks the revocation set.
+// is live). Every path checks the revocation set. A DPoP-bound token (one with cnf.jkt) is
+// refused: it authenticates only with a proof of its key, through Authenticate.
 func (g *Guard) VerifyToken(ctx context.Context, tok string) (*Principal, error) {
+	p, err := g.verifyToken(ctx, tok)
+	if err == nil && p.JKT != "" {
+		return nil, g.tokenResult(ctx, p, "dpop_bound", "", time.Time{}, errBoundAsBearer)
+	}
+	return p, err
+}
+
+// errBoundAsBearer refuses a DPoP-bound token presented as a bearer token (RFC 9449 §7.2).
+var errBoundAsBearer = invalidToken("token is bound to a DPoP key: present it with the DPoP scheme and a proof", nil)
+
+// verifyToken is VerifyToken without the refusal of bound tokens: what the DPoP scheme,
+// introspection and revocation build on.
+func (g *Guard) verifyToken(ctx context.Context, tok string) (*Principal, error) {
 	if len(tok) > g.cfg.maxLen {
 		return nil, g.tokenResult(ctx, nil, "oversized", "", time.Time{}, invalidToken("token is too large", nil))
 	}

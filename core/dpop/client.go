@@ -287,15 +287,19 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, nonce string) (*
 
 // asksForNonce reports whether resp is a use_dpop_nonce answer: a 401 saying so in its
 // WWW-Authenticate header (a resource server, RFC 9449 §9), or a 400 saying so in its JSON
-// body (an authorization server, §8). The body of a 400 is read and put back.
+// body (an authorization server, §8) or in its WWW-Authenticate header (the token endpoints
+// of authframe's own routes, whose error bodies have another shape). The body of a 400 is
+// read and put back.
 func asksForNonce(resp *http.Response) bool {
-	switch resp.StatusCode {
-	case http.StatusUnauthorized:
-		for _, v := range resp.Header.Values("WWW-Authenticate") {
-			if strings.Contains(v, "use_dpop_nonce") {
-				return true
-			}
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	for _, v := range resp.Header.Values("WWW-Authenticate") {
+		if strings.Contains(v, "use_dpop_nonce") {
+			return true
 		}
+	}
+	switch resp.StatusCode {
 	case http.StatusBadRequest:
 		head, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 		resp.Body = struct {

@@ -12,6 +12,12 @@
 //	err = v.Remember(ctx, replayStore, proof) // the jti once, across every instance
 //	// then: the token's cnf.jkt must equal proof.JKT
 //
+// A Guard does all of this itself with WithProofs: it binds the tokens of token requests
+// that carry a proof (TokenRequest, which the endpoint handlers call) and checks the proof
+// of every request that presents a bound token, its jti through the Guard's store:
+//
+//	guard, err := authframe.New(key, iss, aud, authframe.WithPublicURL("https://api.example.com"), dpop.WithProofs())
+//
 // A client calls a DPoP-protected service in one line:
 //
 //	client, err := dpop.NewClient(key) // an Ed25519 or P-256 private key

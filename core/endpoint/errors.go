@@ -69,7 +69,9 @@ func RenderError(err error, requestID string) ErrorResponse {
 	}
 	body, _ := json.Marshal(ErrorBody{Error: ErrorDetail{Code: e.Code.Wire(), Message: msg}, RequestID: requestID})
 	r := ErrorResponse{Status: status, Body: body}
-	if r.Status == http.StatusUnauthorized && e.Bearer {
+	if e.DPoP {
+		r.Headers = append(r.Headers, dpopHeaders(e, status, msg)...)
+	} else if r.Status == http.StatusUnauthorized && e.Bearer {
 		v := `Bearer realm="authframe"`
 		if e.TokenPresented {
 			v += `, error="invalid_token", error_description="` + msg + `"`

@@ -265,8 +265,13 @@ func (h *Handlers) login(in Input) (context.Context, authframe.User, authframe.C
 }
 
 // Token is POST /token: a password login (with otp for a user with two-factor login on)
-// answered with an access and refresh token pair.
+// answered with an access and refresh token pair, DPoP-bound when the request carries a
+// valid proof (dpop.TokenRequest).
 func (h *Handlers) Token(in Input) Output {
+	in, err := h.bindProof(in)
+	if err != nil {
+		return fail(err)
+	}
 	ctx, u, client, err := h.login(in)
 	if err != nil {
 		return fail(err)
@@ -278,8 +283,13 @@ func (h *Handlers) Token(in Input) Output {
 	return jsonOutput(http.StatusOK, pair)
 }
 
-// Refresh is POST /refresh: the refresh token is spent and a new pair returned.
+// Refresh is POST /refresh: the refresh token is spent and a new pair returned. A bound
+// family's token needs a proof by its key (dpop.TokenRequest).
 func (h *Handlers) Refresh(in Input) Output {
+	in, err := h.bindProof(in)
+	if err != nil {
+		return fail(err)
+	}
 	var rt string
 	if err := decode(in, map[string]*string{"refresh_token": &rt}); err != nil {
 		return fail(err)

@@ -159,11 +159,16 @@ func (h *Handlers) authenticate(in Input, v url.Values) (oauth.Client, *Output) 
 
 // OAuthToken is POST /oauth/token (RFC 6749 §4.4 and §6): grant_type=client_credentials
 // for an authenticated service client, with an optional scope; grant_type=refresh_token
-// rotating a user's refresh token as Refresh does. Errors in OAuth's shape.
+// rotating a user's refresh token as Refresh does. A valid DPoP proof binds what is issued
+// (dpop.TokenRequest). Errors in OAuth's shape.
 func (h *Handlers) OAuthToken(in Input) Output {
 	v, fail := form(in)
 	if fail != nil {
 		return oauthFail(fail)
+	}
+	in, err := h.bindProof(in)
+	if err != nil {
+		return oauthProofError(err)
 	}
 	switch gt := v.Get("grant_type"); gt {
 	case "client_credentials":

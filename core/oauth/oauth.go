@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/internal/ctxkey"
 	"github.com/authframe/authframe/core/internal/engine"
 	"github.com/authframe/authframe/core/store"
 )
@@ -155,7 +156,9 @@ var ErrInvalidScope = errors.New("oauth: a requested scope is not granted to the
 
 // IssueToken signs an access token for an authenticated client with the scopes requested
 // (each granted by one of the client's, "*" wildcards included), or all of the client's
-// for none. It has no refresh token: the client authenticates again.
+// for none. It has no refresh token: the client authenticates again. Under a context from
+// dpop.TokenRequest carrying a verified proof, the token is bound to the proof's key
+// (cnf.jkt) and its TokenType is "DPoP".
 func IssueToken(ctx context.Context, g *authframe.Guard, c Client, scopes []string) (*Token, error) {
 	o := ops(g)
 	granted, err := o.GrantScopes(store.Client{ID: c.ID, Scopes: c.Scopes}, scopes)
@@ -166,7 +169,11 @@ func IssueToken(ctx context.Context, g *authframe.Guard, c Client, scopes []stri
 	if err != nil {
 		return nil, err
 	}
-	return &Token{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int64(ttl / time.Second), Scope: strings.Join(granted, " ")}, nil
+	typ := "Bearer"
+	if ctxkey.JKT(ctx) != "" {
+		typ = "DPoP"
+	}
+	return &Token{AccessToken: tok, TokenType: typ, ExpiresIn: int64(ttl / time.Second), Scope: strings.Join(granted, " ")}, nil
 }
 
 // Introspection is an RFC 7662 answer. An inactive credential says nothing else, whatever
@@ -181,6 +188,14 @@ type Introspection struct {
 	ExpiresAt int64  `json:"exp,omitempty"`
 	IssuedAt  int64  `json:"iat,omitempty"`
 	Issuer    string `json:"iss,omitempty"`
+	// Cnf is the key a DPoP-bound token is bound to (RFC 9449 §6.2), nil for others.
+	Cnf *Confirmation `json:"cnf,omitempty"`
+}
+
+// Confirmation is the cnf member of an introspection answer: the RFC 7638 thumbprint of the
+// key of a DPoP-bound token.
+type Confirmation struct {
+	JKT string `json:"jkt"`
 }
 
 // Introspect reports whether tok is a live access token (a user's or a client's) or API key
@@ -198,6 +213,9 @@ func Introspect(ctx context.Context, g *authframe.Guard, tok string) (Introspect
 		Username: p.Username, TokenType: typ, Issuer: p.Issuer}
 	if !p.ExpiresAt.IsZero() {
 		in.ExpiresAt = p.ExpiresAt.Unix()
+	}
+	if p.JKT != "" {
+		in.Cnf = &Confirmation{JKT: p.JKT}
 	}
 	if !p.IssuedAt.IsZero() {
 		in.IssuedAt = p.IssuedAt.Unix()

@@ -63,6 +63,9 @@ type Session struct {
 	// when that login happened. A refresh or a renewal keeps both.
 	AMR      []string
 	AuthTime time.Time
+	// JKT is the RFC 7638 thumbprint of the DPoP key a token family is bound to (RFC
+	// 9449), empty for an unbound family or a cookie session. It never changes.
+	JKT string
 }
 
 // Deadline is the moment the session stops being live: the sooner of its absolute deadline

@@ -73,6 +73,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("sessions round trip", func(t *testing.T) { testSessions(t, newStore(t)) })
 	t.Run("sessions keep the methods and time of their login", func(t *testing.T) { testSessionAMR(t, newStore(t)) })
 	t.Run("sessions listed per user", func(t *testing.T) { testListSessions(t, newStore(t)) })
+	t.Run("sessions keep the DPoP key of their family", func(t *testing.T) { testSessionJKT(t, newStore(t)) })
 	t.Run("sessions touch moves the idle deadline", func(t *testing.T) { testTouch(t, newStore(t)) })
 	t.Run("sessions expire by absolute and idle deadline", func(t *testing.T) { testSessionExpiry(t, newStore(t)) })
 	t.Run("refresh tokens rotate within their family", func(t *testing.T) { testRefreshRotate(t, newStore(t)) })

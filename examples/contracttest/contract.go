@@ -239,6 +239,7 @@ func Run(t *testing.T, tg Target) {
 	t.Run("roles of registered users", func(t *testing.T) { checkUserRole(t, tg) })
 	RunServices(t, tg)
 	RunMFA(t, tg)
+	t.Run("sender-constrained tokens (DPoP)", func(t *testing.T) { RunDPoP(t, tg) })
 }
 
 // checkLoginCSRF: a login a browser sent from another site is refused before the

@@ -187,7 +187,8 @@ func (gw *gateway) rewrite(pr *httputil.ProxyRequest) {
 	h := make(http.Header, len(out.Header)+len(identityHeaders)+3)
 	for name, v := range out.Header {
 		switch {
-		case name == "Authorization", name == "X-Api-Key", isIdentityHeader(name):
+		// A DPoP proof names this gateway's URL and is spent here: it is a credential too.
+		case name == "Authorization", name == "X-Api-Key", name == "Dpop", isIdentityHeader(name):
 		case name == "Cookie":
 			if kept := withoutCookie(v, gw.sessionCookie); len(kept) > 0 {
 				h[name] = kept

@@ -42,7 +42,7 @@ type queries struct {
 
 const (
 	userCols    = "id, username, password_hash, roles, created_at, updated_at, disabled"
-	sessionCols = "id, user_id, username, roles, kind, csrf_hash, user_agent, ip, created_at, last_seen_at, idle_timeout, expires_at, amr, auth_time"
+	sessionCols = "id, user_id, username, roles, kind, csrf_hash, user_agent, ip, created_at, last_seen_at, idle_timeout, expires_at, amr, auth_time, jkt"
 	clientCols  = "id, name, scopes, secret_hash, created_at, disabled"
 	apiKeyCols  = "id, user_id, name, permissions, hash, created_at, expires_at, last_used_at, username"
 	mfaCols     = "user_id, sealed_secret, confirmed, last_step, recovery_hashes, created_at"
@@ -104,7 +104,7 @@ func buildQueries(n names) queries {
 
 		createSession: sql(`INSERT INTO {sessions} ({sessionCols}, deadline)
 			VALUES ($1, $2, $3, coalesce($4::text[], '{}'), $5, $6, $7, $8, $9,
-				$10::timestamptz, $11::interval, $12::timestamptz, coalesce($13::text[], '{}'), $14::timestamptz,
+				$10::timestamptz, $11::interval, $12::timestamptz, coalesce($13::text[], '{}'), $14::timestamptz, $15,
 				CASE WHEN $11::interval > interval '0'
 					THEN LEAST($12::timestamptz, $10::timestamptz + $11::interval)
 					ELSE $12::timestamptz END)`),

@@ -14,7 +14,7 @@ import (
 // sessionDest lists the scan targets of sessionCols for se.
 func sessionDest(se *store.Session) []any {
 	return []any{&se.ID, &se.UserID, &se.Username, &se.Roles, &se.Kind, &se.CSRFHash, &se.UserAgent,
-		&se.IP, &se.CreatedAt, &se.LastSeenAt, &se.IdleTimeout, &se.ExpiresAt, &se.AMR, &se.AuthTime}
+		&se.IP, &se.CreatedAt, &se.LastSeenAt, &se.IdleTimeout, &se.ExpiresAt, &se.AMR, &se.AuthTime, &se.JKT}
 }
 
 // zeroTime is how the sessions table spells an unknown auth_time (see migration 8).
@@ -49,7 +49,7 @@ func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
 func (s *Store) createSession(ctx context.Context, se store.Session) error {
 	insert := func() error {
 		_, err := s.pool.Exec(ctx, s.q.createSession, se.ID, se.UserID, se.Username, se.Roles, se.Kind,
-			se.CSRFHash, se.UserAgent, se.IP, se.CreatedAt, se.LastSeenAt, se.IdleTimeout, se.ExpiresAt, se.AMR, authTime(se.AuthTime))
+			se.CSRFHash, se.UserAgent, se.IP, se.CreatedAt, se.LastSeenAt, se.IdleTimeout, se.ExpiresAt, se.AMR, authTime(se.AuthTime), se.JKT)
 		return err
 	}
 	err := insert()

@@ -200,10 +200,23 @@ const (
 	packVersion  = "2"
 )
 
-// sessionArgs returns the field/value pairs of a session hash.
+// packBase and packBase2 are the number of values a packed record of version 1 and 2
+// holds; one more, the last, is the DPoP key thumbprint (store.Session.JKT) of a bound
+// family, written only when set.
+const (
+	packBase  = 8
+	packBase2 = 10
+)
+
+// sessionArgs returns the field/value pairs of a session hash. The JKT is written only
+// when set, so that the records of unbound sessions stay readable by releases before it.
 func sessionArgs(s *store.Session) []any {
-	d := encodeRoles([]string{packVersion, s.Username, encodeRoles(s.Roles), s.Kind, string(s.CSRFHash), s.UserAgent, s.IP, ms(s.CreatedAt),
-		encodeRoles(s.AMR), optMS(s.AuthTime)})
+	vals := []string{packVersion, s.Username, encodeRoles(s.Roles), s.Kind, string(s.CSRFHash), s.UserAgent, s.IP, ms(s.CreatedAt),
+		encodeRoles(s.AMR), optMS(s.AuthTime)}
+	if s.JKT != "" {
+		vals = append(vals, s.JKT)
+	}
+	d := encodeRoles(vals)
 	return []any{
 		sData, d, sUser, s.UserID, sLastSeen, ms(s.LastSeenAt),
 		sIdle, strconv.FormatInt(s.IdleTimeout.Milliseconds(), 10), sExpires, ms(s.ExpiresAt),
@@ -236,10 +249,16 @@ func decodeSession(id string, vals []any) (se store.Session, found bool, err err
 		return store.Session{}, false, fmt.Errorf("%w: session hash misses fields", ErrCorrupt)
 	}
 	d, err := decodeRoles(str[iData])
-	if err != nil || !(len(d) == 8 && d[0] == packVersion1 || len(d) == 10 && d[0] == packVersion) {
+	if err != nil || !(d[0] == packVersion1 && (len(d) == packBase || len(d) == packBase+1) ||
+		d[0] == packVersion && (len(d) == packBase2 || len(d) == packBase2+1)) {
 		return store.Session{}, false, fmt.Errorf("%w: session record", ErrCorrupt)
 	}
 	se = store.Session{ID: id, UserID: str[iUser], Username: d[1], Kind: d[3], UserAgent: d[5], IP: d[6]}
+	if n := packBase; d[0] == packVersion1 && len(d) > n {
+		se.JKT = d[n]
+	} else if n := packBase2; d[0] == packVersion && len(d) > n {
+		se.JKT = d[n]
+	}
 	if d[4] != "" {
 		se.CSRFHash = []byte(d[4])
 	}
@@ -260,7 +279,7 @@ func decodeSession(id string, vals []any) (se store.Session, found bool, err err
 		return store.Session{}, false, fmt.Errorf("%w: idle timeout %q", ErrCorrupt, str[iIdle])
 	}
 	se.IdleTimeout = time.Duration(idle) * time.Millisecond
-	if len(d) == 10 {
+	if d[0] == packVersion {
 		if se.AMR, err = decodeRoles(d[8]); err != nil {
 			return store.Session{}, false, err
 		}

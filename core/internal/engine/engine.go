@@ -6,6 +6,7 @@
 package engine
 
 import (
+	"context"
 	"time"
 
 	"github.com/authframe/authframe/core/store"
@@ -45,3 +46,39 @@ type Ring struct {
 	// replaced it (zero: no limit).
 	SignUntil time.Time
 }
+
+// DPoP is the proof checker that package dpop registers with a Guard (dpop.WithProofs),
+// built by New once the Guard's public URL is known.
+type DPoP interface {
+	// Check verifies proof (the DPoP header) for a request of method to path (as the
+	// request carried it, without the query), accompanying accessToken ("" at a token
+	// endpoint). When wantJKT is set, the proof's key must be that one. Only a proof that
+	// passes every check is recorded, by its key and jti, in rs, so that every instance
+	// sharing rs accepts it once. It returns the key's RFC 7638 thumbprint, or a refusal of
+	// the kind Reason says.
+	Check(ctx context.Context, rs store.ReplayStore, proof, method, path, accessToken, wantJKT string) (jkt string, reason Reason, err error)
+	// Algorithms are the proof algorithms accepted, for the challenge.
+	Algorithms() []string
+	// Nonce is the server nonce a client must put in its next proof ("" when the checker
+	// requires none).
+	Nonce() string
+}
+
+// Reason classifies a refusal of DPoP.Check.
+type Reason int
+
+// The refusals of DPoP.Check.
+const (
+	// ProofOK is no refusal.
+	ProofOK Reason = iota
+	// ProofInvalid: the proof is malformed, wrongly signed, for another request, too old,
+	// replayed or by another key (invalid_dpop_proof).
+	ProofInvalid
+	// ProofNonce: the proof lacks the current server nonce (use_dpop_nonce).
+	ProofNonce
+	// ProofUnavailable: the replay store could not answer.
+	ProofUnavailable
+)
+
+// DPoPBuilder builds the checker for the Guard's public URL.
+type DPoPBuilder func(publicURL string) (DPoP, error)

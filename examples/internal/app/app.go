@@ -14,6 +14,7 @@ import (
 	"time"
 
 	authframe "github.com/authframe/authframe/core"
+	"github.com/authframe/authframe/core/dpop"
 	"github.com/authframe/authframe/core/keys"
 	"github.com/authframe/authframe/core/store"
 	"github.com/authframe/authframe/core/totp"
@@ -103,6 +104,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 			Register: limitOrOff(cfg.RegisterLimit), Refresh: limitOrOff(cfg.RefreshLimit),
 		}),
 		authframe.WithPublicURL(cfg.PublicURL),
+		// DPoP (RFC 9449): proofs name the public URL; a login, refresh or OAuth token
+		// request with a proof gets tokens bound to its key.
+		dpop.WithProofs(),
 		authframe.WithRolePermissions("admin", "*:*"),
 		authframe.WithRolePermissions("user", "read:notes", "write:notes"),
 		authframe.WithFailOpen(cfg.FailOpen),
