@@ -364,12 +364,16 @@ func encodeClient(c *store.Client) string {
 	if c.Disabled {
 		disabled = "1"
 	}
-	return encodeRoles([]string{packVersion, c.Name, encodeRoles(c.Scopes), string(c.SecretHash), ms(c.CreatedAt), disabled})
+	return encodeRoles([]string{clientPackVersion, c.Name, encodeRoles(c.Scopes), string(c.SecretHash), ms(c.CreatedAt), disabled})
 }
+
+// clientPackVersion leads a client's packed record. It is the clients' own: the sessions'
+// layout moves on without making the clients written before unreadable.
+const clientPackVersion = "1"
 
 func decodeClient(id, v string) (store.Client, error) {
 	d, err := decodeRoles(v)
-	if err != nil || len(d) != 6 || d[0] != packVersion {
+	if err != nil || len(d) != 6 || d[0] != clientPackVersion {
 		return store.Client{}, fmt.Errorf("%w: client record", ErrCorrupt)
 	}
 	c := store.Client{ID: id, Name: d[1], Disabled: d[5] == "1"}

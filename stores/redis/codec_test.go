@@ -152,3 +152,21 @@ func TestSessionRecordsOfVersionOneStillDecode(t *testing.T) {
 		t.Fatalf("decoded AMR %q, AuthTime %v, %v; want %q, %v", got.AMR, got.AuthTime, err, in.AMR, in.AuthTime)
 	}
 }
+
+// A client record written by an earlier release (version 1 of its layout, the only one so
+// far) stays readable whatever the sessions' layout has become.
+func TestClientRecordsOfEarlierReleasesDecode(t *testing.T) {
+	created := time.UnixMilli(1796319441154)
+	v := encodeRoles([]string{"1", "svc", encodeRoles([]string{"read:reports", "write:*"}), "0123456789abcdef0123456789abcdef", ms(created), "0"})
+	c, err := decodeClient("cl_x", v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ID != "cl_x" || c.Name != "svc" || !slices.Equal(c.Scopes, []string{"read:reports", "write:*"}) || !c.CreatedAt.Equal(created) || c.Disabled {
+		t.Fatalf("decoded %+v", c)
+	}
+	back, err := decodeClient("cl_x", encodeClient(&c))
+	if err != nil || back.Name != c.Name {
+		t.Fatalf("round trip: %+v, %v", back, err)
+	}
+}
