@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/authframe/authframe/examples/internal/testenv"
 )
 
 // backendEnv returns the environment for a shared store or cache, or skips when the
@@ -23,19 +25,21 @@ import (
 func backendEnv(t *testing.T, storeName, cacheName string) []string {
 	t.Helper()
 	env := []string{"AUTHFRAME_STORE=" + storeName, "AUTHFRAME_CACHE=" + cacheName}
+	// Every test gets a key prefix and a schema of its own, removed when it ends: the
+	// servers are shared with every other test and every earlier run.
 	if storeName == "redis" || cacheName == "redis" {
 		u := os.Getenv("AUTHFRAME_TEST_REDIS_URL")
 		if u == "" {
 			skipOrFail(t, "AUTHFRAME_TEST_REDIS_URL is unset; run with AUTHFRAME_TEST_REDIS_URL=redis://127.0.0.1:6379/0")
 		}
-		env = append(env, "REDIS_URL="+u)
+		env = append(env, "REDIS_URL="+u, testenv.RedisPrefix(t, u))
 	}
 	if storeName == "postgres" {
 		u := os.Getenv("AUTHFRAME_TEST_DATABASE_URL")
 		if u == "" {
 			skipOrFail(t, "AUTHFRAME_TEST_DATABASE_URL is unset; run with AUTHFRAME_TEST_DATABASE_URL='postgres://postgres@127.0.0.1:5432/test?sslmode=disable'")
 		}
-		env = append(env, "DATABASE_URL="+u)
+		env = append(env, "DATABASE_URL="+u, testenv.DBSchema(t, u))
 	}
 	return env
 }

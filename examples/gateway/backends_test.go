@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authframe/authframe/examples/internal/app"
+	"github.com/authframe/authframe/examples/internal/testenv"
 )
 
 // backendEnv returns the variables for a shared store, or skips when the integration
@@ -28,7 +29,11 @@ func backendEnv(t *testing.T, storeName string) []string {
 		}
 		t.Skip(msg)
 	}
-	return []string{"AUTHFRAME_STORE=" + storeName, variable + "=" + u}
+	isolated := testenv.RedisPrefix(t, u)
+	if storeName == "postgres" {
+		isolated = testenv.DBSchema(t, u)
+	}
+	return []string{"AUTHFRAME_STORE=" + storeName, variable + "=" + u, isolated}
 }
 
 // TestBesideAnAuthServiceOnSharedStores runs the gateway as it is deployed: beside an auth

@@ -73,7 +73,11 @@ func openBackends(ctx context.Context, cfg Config, logger *slog.Logger) (b *back
 		if err != nil {
 			return b, err
 		}
-		rs, err := redisstore.New(ctx, c)
+		var opts []redisstore.Option
+		if cfg.KeyPrefix != "" {
+			opts = append(opts, redisstore.WithPrefix(cfg.KeyPrefix))
+		}
+		rs, err := redisstore.New(ctx, c, opts...)
 		if err != nil {
 			return b, fmt.Errorf("REDIS_URL: %v", err)
 		}
@@ -95,8 +99,15 @@ func openBackends(ctx context.Context, cfg Config, logger *slog.Logger) (b *back
 		if err := pool.Ping(pctx); err != nil {
 			return b, fmt.Errorf("DATABASE_URL: %s does not answer: %v", pcfg.ConnConfig.Host, err)
 		}
-		ps, err := pgstore.New(ctx, pool, pgstore.WithLogger(logger))
+		opts := []pgstore.Option{pgstore.WithLogger(logger)}
+		if cfg.DBSchema != "" {
+			opts = append(opts, pgstore.WithSchema(cfg.DBSchema))
+		}
+		ps, err := pgstore.New(ctx, pool, opts...)
 		if err != nil {
+			if cfg.DBSchema != "" {
+				return b, fmt.Errorf("DATABASE_URL or AUTHFRAME_DB_SCHEMA: %v", err)
+			}
 			return b, fmt.Errorf("DATABASE_URL: %v", err)
 		}
 		b.store = ps
@@ -107,7 +118,11 @@ func openBackends(ctx context.Context, cfg Config, logger *slog.Logger) (b *back
 		if err != nil {
 			return b, err
 		}
-		rc, err := rediscache.New(ctx, c, rediscache.WithLogger(logger))
+		opts := []rediscache.Option{rediscache.WithLogger(logger)}
+		if cfg.KeyPrefix != "" {
+			opts = append(opts, rediscache.WithPrefix(cfg.KeyPrefix+"cache:"))
+		}
+		rc, err := rediscache.New(ctx, c, opts...)
 		if err != nil {
 			return b, fmt.Errorf("AUTHFRAME_CACHE: %v", err)
 		}

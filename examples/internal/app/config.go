@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/authframe/authframe/core/totp"
@@ -18,11 +19,16 @@ import (
 
 // Config is the example apps' configuration (see examples/README.md).
 type Config struct {
-	Addr            string
-	Store           string
-	Cache           string
-	RedisURL        string
-	DatabaseURL     string
+	Addr        string
+	Store       string
+	Cache       string
+	RedisURL    string
+	DatabaseURL string
+	// KeyPrefix is the Redis key prefix of the store and the cache (AUTHFRAME_KEY_PREFIX;
+	// empty: each one's default), DBSchema the PostgreSQL schema (AUTHFRAME_DB_SCHEMA;
+	// empty: public). Several deployments, or test runs, can share one server with them.
+	KeyPrefix       string
+	DBSchema        string
 	Secret          []byte
 	KeyFile         string
 	Issuer          string
@@ -74,6 +80,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RedisURL:      get("REDIS_URL", "redis://127.0.0.1:6379/0"),
 		DatabaseURL:   get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		KeyFile:       getenv("AUTHFRAME_KEY_FILE"),
+		KeyPrefix:     getenv("AUTHFRAME_KEY_PREFIX"),
+		DBSchema:      getenv("AUTHFRAME_DB_SCHEMA"),
 		Audience:      get("AUTHFRAME_AUDIENCE", "authframe-example"),
 		AdminUser:     getenv("AUTHFRAME_ADMIN_USER"),
 		AdminPassword: getenv("AUTHFRAME_ADMIN_PASSWORD"),
@@ -90,6 +98,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	case "memory", "redis", "postgres":
 	default:
 		return c, fmt.Errorf("AUTHFRAME_STORE: unknown store %q (want memory, redis or postgres)", c.Store)
+	}
+	if strings.ContainsAny(c.KeyPrefix, " \t\r\n") || len(c.KeyPrefix) > 64 {
+		return c, errors.New("AUTHFRAME_KEY_PREFIX: at most 64 characters without spaces")
 	}
 	switch c.Cache {
 	case "lru", "redis":
