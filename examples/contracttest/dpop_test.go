@@ -59,19 +59,21 @@ func TestDPoPReplayAcrossInstances(t *testing.T) {
 	}
 }
 
-// TestDPoPOnEveryAppAndStore runs the DPoP checks on each example app over the Redis and
-// the PostgreSQL store (TestContract covers the memory store, TestContractOnSharedBackends
-// every backend combination on one app).
-func TestDPoPOnEveryAppAndStore(t *testing.T) {
+// TestServicesMFAAndDPoPOnEveryAppAndStore runs the checks of the contract's service
+// clients, API keys, two-factor login and DPoP sections on each example app over the Redis
+// and the PostgreSQL store (TestContract covers the memory store,
+// TestContractOnSharedBackends every backend combination on one app).
+func TestServicesMFAAndDPoPOnEveryAppAndStore(t *testing.T) {
 	for _, fw := range frameworks {
 		for _, storeName := range []string{"redis", "postgres"} {
 			t.Run(fw+"/"+storeName, func(t *testing.T) {
 				env := backendEnv(t, storeName, "lru")
-				// The stores are shared with other runs: an administrator of its own, whose
-				// password no earlier run set.
-				admin, adminPass := uniqueName("dpopadmin"), "admin-pass-"+uniqueName("dpop")
+				admin, adminPass := uniqueName("sectionadmin"), "admin-pass-"+uniqueName("section")
 				proc := Start(t, fw, append(env, "AUTHFRAME_ADMIN_USER="+admin, "AUTHFRAME_ADMIN_PASSWORD="+adminPass)...)
-				RunDPoP(t, Target{Base: proc.Base, AdminUser: admin, AdminPassword: adminPass, CookieName: "__Host-session", Secrets: &Secrets{}})
+				tg := Target{Base: proc.Base, AdminUser: admin, AdminPassword: adminPass, CookieName: "__Host-session", Secrets: &Secrets{}}
+				t.Run("service clients and API keys", func(t *testing.T) { RunServices(t, tg) })
+				t.Run("two-factor login", func(t *testing.T) { RunMFA(t, tg) })
+				t.Run("sender-constrained tokens (DPoP)", func(t *testing.T) { RunDPoP(t, tg) })
 			})
 		}
 	}
