@@ -56,8 +56,9 @@ func TestRunMeasuresEverySizeAndCellAndLeavesNothingBehind(t *testing.T) {
 			t.Errorf("line %q", l)
 		}
 	}
-	// Four operations of each store, two of the cache, at two concurrencies.
-	if want := (4 + 4 + 4 + 2) * 2; scaleLines != want {
+	// Five operations of each store (the API key lookup among them), two of the cache, at
+	// two concurrencies.
+	if want := (5 + 5 + 5 + 2) * 2; scaleLines != want {
 		t.Errorf("%d scale: lines, want %d:\n%s", scaleLines, want, out.String())
 	}
 	for _, c := range res.Cells {
