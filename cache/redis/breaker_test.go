@@ -294,3 +294,72 @@ func TestClose(t *testing.T) {
 		t.Fatalf("WatchRevocations after Close: %v", err)
 	}
 }
+
+// TestBreakerCountsOnlyCallsThatReachedRedis checks that a call whose deadline passes
+// while it waits for a connection of a full pool is not counted by the breaker (it says
+// nothing about Redis: 256 callers on a healthy Redis and a pool of 20 opened it), while
+// the calls that held a connection still are, so a hung Redis still opens it.
+func TestBreakerCountsOnlyCallsThatReachedRedis(t *testing.T) {
+	client := redis.NewClient(&redis.Options{Addr: "fake:6379", ContextTimeoutEnabled: true, PoolSize: 1})
+	t.Cleanup(func() { _ = client.Close() })
+	c := newCache(t, client, rediscache.WithCircuitBreaker(3, time.Minute), rediscache.WithTimeout(50*time.Millisecond))
+	h := &holdHook{release: make(chan struct{})}
+	client.AddHook(h) // after New, whose ping must not wait for release
+	// One call holds the only connection, past its deadline, until release is closed.
+	held := make(chan error, 1)
+	go func() { held <- get(c) }()
+	eventually(t, 5*time.Second, "the first call reaches Redis", func() bool { return h.calls.Load() == 1 })
+	// Ten more wait for it, and give up at their deadline.
+	errs := make(chan error, 10)
+	for range 10 {
+		go func() { errs <- get(c) }()
+	}
+	for range 10 {
+		if err := <-errs; !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("got %v, want a deadline error", err)
+		}
+	}
+	if n := h.calls.Load(); n != 1 {
+		t.Fatalf("%d calls reached Redis, want 1: the others were to wait for the connection", n)
+	}
+	wantState(t, c, "closed")
+	close(h.release)
+	if err := <-held; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the call holding the connection got %v, want a deadline error", err)
+	}
+	// The calls that reach Redis count (these two find no server): with the first, they
+	// open the breaker.
+	for range 2 {
+		_ = get(c)
+	}
+	wantState(t, c, "open")
+}
+
+// holdHook makes every command wait until release is closed, past its deadline, and then
+// fail with the deadline: a call that holds its connection for as long as a test needs.
+// Once release is closed, commands go on to the (absent) server. calls counts the
+// commands that reached it.
+type holdHook struct {
+	release chan struct{}
+	calls   atomic.Int64
+}
+
+func (*holdHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *holdHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.calls.Add(1)
+		select {
+		case <-h.release:
+			return next(ctx, cmd)
+		default:
+		}
+		<-h.release
+		cmd.SetErr(ctx.Err())
+		return ctx.Err()
+	}
+}
+
+func (*holdHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}

@@ -78,7 +78,10 @@ type Store struct {
 type sessionEntry struct {
 	s       store.Session
 	refresh map[string]refreshEntry // by hash: the unspent tokens and the spent ones kept
-	spent   []string                // hashes of the kept spent tokens, oldest spend first
+	// spent holds the hashes of the kept spent tokens, a ring once full: the oldest spend
+	// is at oldest, so that forgetting it is one overwrite, not a shift of the others.
+	spent  []string
+	oldest int
 }
 
 type refreshEntry struct {
@@ -91,11 +94,13 @@ type refreshEntry struct {
 func (e *sessionEntry) spendLocked(h string, r refreshEntry) {
 	r.spent = true
 	e.refresh[h] = r
-	e.spent = append(e.spent, h)
-	if len(e.spent) > store.SpentRefreshKept {
-		delete(e.refresh, e.spent[0])
-		e.spent = slices.Delete(e.spent, 0, 1)
+	if len(e.spent) < store.SpentRefreshKept {
+		e.spent = append(e.spent, h)
+		return
 	}
+	delete(e.refresh, e.spent[e.oldest])
+	e.spent[e.oldest] = h
+	e.oldest = (e.oldest + 1) % len(e.spent)
 }
 
 type rateEntry struct {
@@ -404,10 +409,12 @@ func (s *Store) AddRefreshToken(_ context.Context, t store.RefreshToken) error {
 
 // RotateRefreshToken implements store.RefreshStore.
 func (s *Store) RotateRefreshToken(_ context.Context, sessionID string, oldHash, newHash []byte, now time.Time) (store.Session, error) {
+	// The clock is read before the lock, which every rotation and lookup waits on.
+	at := s.now()
 	s.sessMu.Lock()
 	defer s.sessMu.Unlock()
-	e, ok := s.liveLocked(sessionID)
-	if !ok {
+	e, ok := s.sessions[sessionID]
+	if !ok || !e.s.Live(at) {
 		return store.Session{}, store.ErrNotFound
 	}
 	old, ok := e.refresh[string(oldHash)]
@@ -426,7 +433,10 @@ func (s *Store) RotateRefreshToken(_ context.Context, sessionID string, oldHash,
 	if now.After(e.s.LastSeenAt) {
 		e.s.LastSeenAt = now
 	}
-	return cloneSession(e.s), nil
+	// As in GetSession: Roles and CSRFHash are never mutated in place, so the caller may
+	// share their backing arrays, and copying them under the lock would make every other
+	// caller wait for two allocations.
+	return e.s, nil
 }
 
 // AddRevocation implements store.RevocationStore and notifies every watcher.

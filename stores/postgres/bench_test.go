@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/authframe/authframe/core/store"
@@ -267,4 +268,89 @@ func BenchmarkRefreshSpend16Clients(b *testing.B) {
 			return err
 		})
 	})
+}
+
+// BenchmarkRevocationsSince sets the revocation check beside the plainest read of the same
+// rows, as the scale cells do: ten of a thousand unexpired revocations. Both statements are
+// prepared by pgx and run far more than five times, so PostgreSQL serves them from its
+// cached (generic) plans, as in production.
+func BenchmarkRevocationsSince(b *testing.B) {
+	st := newTestStore(b, WithCleanupInterval(0))
+	ctx := context.Background()
+	now := time.Now()
+	for i := range 1000 {
+		r := store.Revocation{Kind: store.RevokeSession, Key: fmt.Sprintf("bench-%04d", i),
+			At: now.Add(time.Duration(i-1000) * time.Second), ExpiresAt: now.Add(time.Hour)}
+		if err := st.AddRevocation(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := st.pool.Exec(ctx, "ANALYZE "+st.n.table("revocations")); err != nil {
+		b.Fatal(err)
+	}
+	since := now.Add(-10 * time.Second)
+	raw := "SELECT kind, key, at, expires_at FROM " + st.n.table("revocations") + " WHERE at >= $1 ORDER BY at"
+	b.Run("paired", func(b *testing.B) {
+		paired(b, []string{"raw", "RevocationsSince"},
+			func() error {
+				rows, err := st.pool.Query(ctx, raw, since)
+				if err != nil {
+					return err
+				}
+				var r store.Revocation
+				var kind string
+				got := 0
+				_, err = pgx.ForEachRow(rows, []any{&kind, &r.Key, &r.At, &r.ExpiresAt}, func() error { got++; return nil })
+				if err == nil && got != 10 {
+					err = fmt.Errorf("raw read %d revocations, want 10", got)
+				}
+				return err
+			},
+			func() error {
+				rs, err := st.RevocationsSince(ctx, since)
+				if err == nil && len(rs) != 10 {
+					err = fmt.Errorf("RevocationsSince = %d revocations, want 10", len(rs))
+				}
+				return err
+			})
+	})
+}
+
+// BenchmarkCleanupBacklog sweeps a backlog of expired sessions, each with a refresh token,
+// and reports the cost per session: it must not grow with the backlog.
+func BenchmarkCleanupBacklog(b *testing.B) {
+	for _, n := range []int{10_000, 40_000, 160_000} {
+		b.Run(fmt.Sprintf("expired=%d", n), func(b *testing.B) {
+			st := newTestStore(b, WithCleanupInterval(0))
+			ctx := context.Background()
+			var total time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				if _, err := st.pool.Exec(ctx, "INSERT INTO "+st.n.table("sessions")+` (id, user_id, username, roles, kind, created_at, last_seen_at, expires_at, deadline)
+					SELECT 's' || g, 'u' || g, 'user' || g, '{member}', 'token', now() - interval '2 days', now() - interval '2 days',
+						now() - interval '1 day' + g * interval '1 ms', now() - interval '1 day' + g * interval '1 ms'
+					FROM generate_series(1, $1) g`, n); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := st.pool.Exec(ctx, "INSERT INTO "+st.n.table("refresh_tokens")+` (session_id, hash, spent, created_at)
+					SELECT 's' || g, sha256(g::text::bytea), false, now() FROM generate_series(1, $1) g`, n); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := st.pool.Exec(ctx, "ANALYZE "+st.n.table("sessions")); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := time.Now()
+				got, err := st.Cleanup(ctx)
+				total += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if got != int64(n) {
+					b.Fatalf("Cleanup deleted %d rows, want %d", got, n)
+				}
+			}
+			b.ReportMetric(float64(total.Nanoseconds())/float64(b.N*n), "ns/session")
+		})
+	}
 }

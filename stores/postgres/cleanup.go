@@ -26,7 +26,7 @@ func (s *Store) Cleanup(ctx context.Context) (int64, error) {
 		{"cleanup replay keys", s.q.cleanupReplay},
 	} {
 		for {
-			tag, err := s.pool.Exec(ctx, q.sql, now, cleanupBatch)
+			tag, err := s.pool.Exec(ctx, q.sql, now)
 			if err != nil {
 				return total, wrap(q.op, err)
 			}

@@ -454,7 +454,7 @@ func TestAPIKeyLookupsUseTheirIndexes(t *testing.T) {
 	}{
 		{"the lookup by hash", st.q.getAPIKeyByHash, "api_keys_hash_key", []any{[]byte("h"), now}},
 		{"the listing of a user's keys", st.q.listAPIKeys, "api_keys_user_id_idx", []any{"u1", now}},
-		{"the cleanup of expired keys", st.q.cleanupAPIKeys, "api_keys_expires_at_idx", []any{now, cleanupBatch}},
+		{"the cleanup of expired keys", st.q.cleanupAPIKeys, "api_keys_expires_at_idx", []any{now}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tx, err := st.pool.Begin(ctx)
@@ -476,6 +476,77 @@ func TestAPIKeyLookupsUseTheirIndexes(t *testing.T) {
 			plan := strings.Join(lines, "\n")
 			if !strings.Contains(plan, "authframe_"+tc.index) {
 				t.Fatalf("the plan does not use %s:\n%s", tc.index, plan)
+			}
+		})
+	}
+}
+
+// TestGenericPlansStayIndexed checks the plans PostgreSQL caches for the statements whose
+// cost must not grow with a table: pgx prepares every statement, and after five runs the
+// server may keep a generic plan, made without the parameters' values. Each of these must
+// then still probe its indexes: a sweep batch must not scan its table (that made a sweep
+// grow with the square of its backlog), and the revocation replay must read the at index
+// in order, with no sort and no scan of every unexpired revocation.
+func TestGenericPlansStayIndexed(t *testing.T) {
+	st := newTestStore(t, WithCleanupInterval(0))
+	ctx := testCtx(t)
+	// The revocations of the scale cells: a thousand, unexpired, a second apart.
+	if _, err := st.pool.Exec(ctx, "INSERT INTO "+st.n.table("revocations")+` (kind, key, at, expires_at)
+		SELECT 'session', 'k' || g, now() - interval '1 hour' + g * interval '1 second', now() + interval '1 day'
+		FROM generate_series(1, 1000) g`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.pool.Exec(ctx, "ANALYZE "+st.n.table("revocations")); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		name, query string
+		want        []string
+		forbidden   []string
+	}{
+		{"the sweep of sessions", st.q.cleanupSessions,
+			[]string{"sessions_deadline_idx", "sessions_pkey"}, []string{"Seq Scan", "Hash"}},
+		{"the sweep of revocations", st.q.cleanupRevocations,
+			[]string{"revocations_expires_at_idx", "revocations_pkey"}, []string{"Seq Scan", "Hash"}},
+		{"the sweep of rate limits", st.q.cleanupRates,
+			[]string{"rate_limits_reset_at_idx", "rate_limits_pkey"}, []string{"Seq Scan", "Hash"}},
+		{"the sweep of API keys", st.q.cleanupAPIKeys,
+			[]string{"api_keys_expires_at_idx", "api_keys_pkey"}, []string{"Seq Scan", "Hash"}},
+		{"the revocations since a time", st.q.revocationsSince,
+			[]string{"revocations_at_idx"}, []string{"Seq Scan", "Sort", "expires_at_idx"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tx, err := st.pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(ctx)
+			// Sequential scans priced out, as the tables would be after a million users;
+			// the generic plan forced, as after the fifth run. Each statement takes one
+			// parameter, a time.
+			name := fmt.Sprintf("generic_%d", i)
+			if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off; SET LOCAL plan_cache_mode = force_generic_plan; "+
+				"PREPARE "+name+"(timestamptz) AS "+tc.query); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := tx.Query(ctx, "EXPLAIN EXECUTE "+name+"(now())")
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan := strings.Join(lines, "\n")
+			for _, w := range tc.want {
+				if !strings.Contains(plan, "authframe_"+w) {
+					t.Errorf("the plan does not use %s:\n%s", w, plan)
+				}
+			}
+			for _, f := range tc.forbidden {
+				if strings.Contains(plan, f) {
+					t.Errorf("the plan has %q:\n%s", f, plan)
+				}
 			}
 		})
 	}

@@ -85,6 +85,7 @@ func buildQueries(n names) queries {
 		"{touchDeadline}", deadlineAfter("GREATEST(last_seen_at, $2::timestamptz)"),
 		"{rotateDeadline}", deadlineAfter("GREATEST(last_seen_at, $4::timestamptz)"),
 		"{kept}", strconv.Itoa(store.SpentRefreshKept),
+		"{cleanupBatch}", strconv.Itoa(cleanupBatch),
 	)
 	sql := r.Replace
 	return queries{
@@ -199,8 +200,14 @@ func buildQueries(n names) queries {
 				INSERT INTO {revocations} (kind, key, at, expires_at) VALUES ($1, $2, $3, $4) RETURNING 1
 			)
 			SELECT pg_notify($5, $6) FROM ins`),
-		revocationsSince: sql(`SELECT kind, key, at, expires_at FROM {revocations}
-			WHERE at >= $1 AND expires_at > $2 ORDER BY at, id`),
+		// Exactly the plan of the plainest read: one range scan of the at index, already in
+		// order. The expiry filter and the order of ties by id are applied by the caller
+		// (revocationsSince): in SQL, a generic plan (pgx prepares the statement, and
+		// PostgreSQL switches to a generic plan after five runs) scans the expires_at index,
+		// every unexpired revocation, and sorts, which grows with the table; and ORDER BY at,
+		// id adds a sort node the at index cannot serve.
+		revocationsSince: sql(`SELECT kind, key, at, expires_at, id FROM {revocations}
+			WHERE at >= $1 ORDER BY at`),
 
 		hit: sql(`INSERT INTO {rates} AS r (key, count, reset_at) VALUES ($1, 1, $3::timestamptz)
 			ON CONFLICT (key) DO UPDATE SET
@@ -289,15 +296,22 @@ func buildQueries(n names) queries {
 
 		// Batches with SKIP LOCKED: several instances can clean at once, and a batch never
 		// waits on a row that live traffic holds.
-		cleanupSessions: sql(`DELETE FROM {sessions} WHERE id IN (
-			SELECT id FROM {sessions} WHERE deadline <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
-		cleanupRevocations: sql(`DELETE FROM {revocations} WHERE id IN (
-			SELECT id FROM {revocations} WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
-		cleanupRates: sql(`DELETE FROM {rates} WHERE key IN (
-			SELECT key FROM {rates} WHERE reset_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
-		cleanupAPIKeys: sql(`DELETE FROM {apiKeys} WHERE id IN (
-			SELECT id FROM {apiKeys} WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
-		cleanupReplay: sql(`DELETE FROM {replay} WHERE key IN (
-			SELECT key FROM {replay} WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
+		// Each batch is the expired rows found by one range scan of the expiry index,
+		// locked, then deleted by key through the primary key, whatever plan PostgreSQL
+		// caches for the statement. Written as IN (subquery) with the batch size a
+		// parameter, the generic plan (pgx prepares the statement; PostgreSQL switches to a
+		// generic plan after five runs) hashed the batch and scanned the whole table for it:
+		// every batch cost as much as the table, and a sweep of a backlog grew with its
+		// square.
+		cleanupSessions: sql(`DELETE FROM {sessions} WHERE id = ANY(ARRAY(
+			SELECT id FROM {sessions} WHERE deadline <= $1 LIMIT {cleanupBatch} FOR UPDATE SKIP LOCKED))`),
+		cleanupRevocations: sql(`DELETE FROM {revocations} WHERE id = ANY(ARRAY(
+			SELECT id FROM {revocations} WHERE expires_at <= $1 LIMIT {cleanupBatch} FOR UPDATE SKIP LOCKED))`),
+		cleanupRates: sql(`DELETE FROM {rates} WHERE key = ANY(ARRAY(
+			SELECT key FROM {rates} WHERE reset_at <= $1 LIMIT {cleanupBatch} FOR UPDATE SKIP LOCKED))`),
+		cleanupAPIKeys: sql(`DELETE FROM {apiKeys} WHERE id = ANY(ARRAY(
+			SELECT id FROM {apiKeys} WHERE expires_at <= $1 LIMIT {cleanupBatch} FOR UPDATE SKIP LOCKED))`),
+		cleanupReplay: sql(`DELETE FROM {replay} WHERE key = ANY(ARRAY(
+			SELECT key FROM {replay} WHERE expires_at <= $1 LIMIT {cleanupBatch} FOR UPDATE SKIP LOCKED))`),
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/authframe/authframe/core/audit"
@@ -75,17 +76,31 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
+// revocationsSince runs the revocationsSince query, whose rows come in the order of At
+// alone, and returns the unexpired ones ordered by At and then by id (the insertion
+// order), as the query did in SQL before: ties are rare and adjacent, so putting them in
+// order is an insertion into the short run of equal At at the end of what is kept.
 func revocationsSince(ctx context.Context, q querier, query string, since, now time.Time) ([]store.Revocation, error) {
-	rows, err := q.Query(ctx, query, since, now)
+	rows, err := q.Query(ctx, query, since)
 	if err != nil {
 		return nil, err
 	}
 	var out []store.Revocation
+	var ids []int64
 	var r store.Revocation
 	var kind string
-	_, err = pgx.ForEachRow(rows, []any{&kind, &r.Key, &r.At, &r.ExpiresAt}, func() error {
+	var id int64
+	_, err = pgx.ForEachRow(rows, []any{&kind, &r.Key, &r.At, &r.ExpiresAt, &id}, func() error {
+		if !r.ExpiresAt.After(now) {
+			return nil
+		}
 		r.Kind = store.RevocationKind(kind)
-		out = append(out, r)
+		i := len(out)
+		for i > 0 && out[i-1].At.Equal(r.At) && ids[i-1] > id {
+			i--
+		}
+		out = slices.Insert(out, i, r)
+		ids = slices.Insert(ids, i, id)
 		return nil
 	})
 	return out, err

@@ -49,6 +49,8 @@ type Store struct {
 	mu     sync.Mutex // guards closed and wg.Add against Close
 	closed bool
 	wg     sync.WaitGroup
+
+	pruneBatch int64 // ids one pass of pruneSessionIndex reads; a field so tests can shrink it
 }
 
 var (
@@ -75,7 +77,7 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 	if len(cfg.errs) > 0 {
 		return nil, errors.Join(cfg.errs...)
 	}
-	s := &Store{c: client, cfg: cfg, k: newKeys(cfg.prefix), log: cfg.logger}
+	s := &Store{c: client, cfg: cfg, k: newKeys(cfg.prefix), log: cfg.logger, pruneBatch: 256}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

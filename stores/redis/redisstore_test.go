@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -407,5 +408,31 @@ func TestAMigratedSpentTokenIsRecognisedWhenReused(t *testing.T) {
 	}
 	if st, _ := s.Stats(ctx); st.LiveSessions != 0 || st.LiveFamilies != 0 {
 		t.Fatalf("Stats after reuse = %+v, want the family gone from the indexes", st)
+	}
+}
+
+// TestCleanupClearsTheWholeBacklogInOneCall checks that one Cleanup call prunes every id
+// due at its start, however many passes that takes: a fixed bound on the passes left a
+// backlog of a million expired sessions to a second call. Passes of one id make a backlog
+// of 1 500 dead ids need more passes than the old bound of 1 000.
+func TestCleanupClearsTheWholeBacklogInOneCall(t *testing.T) {
+	c := testClient(t)
+	s := newTestStore(t, c, WithCleanupInterval(0))
+	s.pruneBatch = 1
+	ctx := context.Background()
+	past := float64(time.Now().Add(-time.Hour).UnixMilli())
+	const n = 1500
+	members := make([]redis.Z, n)
+	for i := range members {
+		members[i] = redis.Z{Score: past, Member: fmt.Sprintf("gone-%04d", i)}
+	}
+	if err := c.ZAdd(ctx, s.k.live, members...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left := c.ZCard(ctx, s.k.live).Val(); left != 0 {
+		t.Fatalf("after one Cleanup, the index still holds %d of %d expired ids", left, n)
 	}
 }

@@ -420,11 +420,22 @@ func (s *Store) ExportRefreshTokens(ctx context.Context, sessionID string) ([]st
 // themselves: an id whose indexed deadline has passed is dropped from every global index
 // if its session is gone or dead, and re-scored with its current deadline if a touch or a
 // refresh moved it.
+//
+// One call clears the whole backlog that is due at its start, however many users it
+// holds: each pass drops or re-scores (to a deadline after now) every id it reads, so
+// the ids due at now only shrink, and the passes are bounded by their count at the start
+// (plus one, for an id indexed meanwhile with a deadline already past). A fixed bound
+// left a backlog larger than it to the next call.
 func (s *Store) pruneSessionIndex(ctx context.Context, now time.Time) error {
-	const batch = 256
+	batch := s.pruneBatch
+	due := strconv.FormatInt(now.UnixMilli(), 10)
 	for _, idx := range []string{s.k.live, s.k.families} {
-		for range 1000 { // bounded: each pass drops or re-scores every id it reads
-			ids, err := s.c.ZRangeByScore(ctx, idx, &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: batch}).Result()
+		backlog, err := s.c.ZCount(ctx, idx, "-inf", due).Result()
+		if err != nil {
+			return err
+		}
+		for range backlog/batch + 2 {
+			ids, err := s.c.ZRangeByScore(ctx, idx, &redis.ZRangeBy{Min: "-inf", Max: due, Count: batch}).Result()
 			if err != nil {
 				return err
 			}
@@ -453,7 +464,7 @@ func (s *Store) pruneSessionIndex(ctx context.Context, now time.Time) error {
 					return err
 				}
 			}
-			if len(ids) < batch {
+			if int64(len(ids)) < batch {
 				break
 			}
 		}
