@@ -747,7 +747,11 @@ func (s *Store) GetAPIKeyByHash(_ context.Context, hash []byte) (store.APIKey, b
 	if !ok {
 		return store.APIKey{}, false, nil
 	}
-	return cloneAPIKey(k), true, nil
+	// The lookup of a key's first sight: the record's permissions are shared, as
+	// GetSession shares a session's roles (callers must not modify them in place), and its
+	// hash is the caller's own.
+	k.Hash = hash
+	return k, true, nil
 }
 
 // ListAPIKeys implements store.APIKeyStore, oldest first.
