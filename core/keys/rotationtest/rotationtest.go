@@ -332,8 +332,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	wg.Wait()
 
 	// The verdict.
-	t.Logf("%d tokens issued, %d lock grants, keys seen: %v", issuedN.Load(), led.grants, seen)
-	for _, v := range led.violations {
+	// The Guards still rotate in the background until they close: the ledger is read under
+	// its lock.
+	led.mu.Lock()
+	grants, violations := led.grants, slices.Clone(led.violations)
+	led.mu.Unlock()
+	t.Logf("%d tokens issued, %d lock grants, keys seen: %v", issuedN.Load(), grants, seen)
+	for _, v := range violations {
 		t.Errorf("the lock had two holders: %s", v)
 	}
 	if refusals.Load()+unknown.Load()+issueErrs.Load() > 0 {
