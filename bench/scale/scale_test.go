@@ -198,7 +198,9 @@ func TestCachedPrincipalBytesAgreeWithTheLiveHeap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Entries < 1800 || b.Entries > 2000 || b.Profiled < 450 {
+	// The shards fill unevenly, so a full cache has evicted a few of the first tokens (the
+	// profiled ones among them): a bound, not an exact count.
+	if b.Entries < 1800 || b.Entries > 2000 || b.Profiled < 400 {
 		t.Errorf("%d entries, %d of them profiled", b.Entries, b.Profiled)
 	}
 	// A principal holds several strings, a token copy of ~400 bytes and the LRU's
