@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -126,13 +127,7 @@ func newAPIKeysList(a *app) *cobra.Command {
 		Use:   "list USER",
 		Short: "List a user's live API keys, oldest first (never a key)",
 		Args:  exactArgs(1, "USER (a username or an id)"),
-		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st, closeStore, err := a.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer closeStore()
+		RunE: a.withStore(func(ctx context.Context, st Source, args []string) error {
 			ks, err := apiKeyStore(st)
 			if err != nil {
 				return err

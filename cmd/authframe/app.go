@@ -187,3 +187,17 @@ func (a *app) password(prompt string) (string, error) {
 	}
 	return line, nil
 }
+
+// withStore is a command body that works on the store: it opens it, runs fn with the
+// command's context and arguments, and closes it.
+func (a *app) withStore(fn func(ctx context.Context, st Source, args []string) error) func(*cobra.Command, []string) error {
+	return a.run(func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		st, closeStore, err := a.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		return fn(ctx, st, args)
+	})
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -41,13 +42,7 @@ func newSessionsList(a *app) *cobra.Command {
 		Use:   "list USER",
 		Short: "List a user's live sessions, oldest first",
 		Args:  exactArgs(1, "USER (a username or an id)"),
-		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st, closeStore, err := a.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer closeStore()
+		RunE: a.withStore(func(ctx context.Context, st Source, args []string) error {
 			u, err := findUser(ctx, st, args[0])
 			if err != nil {
 				return err

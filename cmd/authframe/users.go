@@ -165,13 +165,7 @@ func newUsersShow(a *app) *cobra.Command {
 		Use:   "show USER",
 		Short: "Show a user, named by username or id",
 		Args:  exactArgs(1, "USER (a username or an id)"),
-		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st, closeStore, err := a.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer closeStore()
+		RunE: a.withStore(func(ctx context.Context, st Source, args []string) error {
 			u, err := findUser(ctx, st, args[0])
 			if err != nil {
 				return err
