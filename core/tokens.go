@@ -28,10 +28,16 @@ type TokenPair struct {
 var errNoSigningKey = errors.New("authframe: this Guard only verifies: it has no private or HMAC key to sign with (WithKey, WithKeyFile or WithHMACSecret)")
 
 // newSessionID returns a fresh session secret and its public handle (the sid): the handle is
-// derived by hashing, so the store keeps only a hash of what the client holds.
+// derived by hashing, so the store keeps only a hash of what the client holds. A handle
+// never begins with "-" (a secret whose handle would is drawn again), so that operators can
+// pass it to a command line as an argument.
 func newSessionID() (secret, id string) {
-	secret = randomString(32)
-	return secret, sessionIDFromSecret(secret)
+	for {
+		secret = randomString(32)
+		if id = sessionIDFromSecret(secret); id[0] != '-' {
+			return secret, id
+		}
+	}
 }
 
 func sessionIDFromSecret(secret string) string {

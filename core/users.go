@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"github.com/authframe/authframe/core/audit"
+	"github.com/authframe/authframe/core/credential"
 	"slices"
 	"strings"
 
@@ -92,7 +93,7 @@ func (g *Guard) createUser(ctx context.Context, username, password string, roles
 		return User{}, err
 	}
 	now := g.cfg.now()
-	u := User{ID: randomString(16), Username: username, PasswordHash: hash, Roles: slices.Clone(roles), CreatedAt: now, UpdatedAt: now}
+	u := User{ID: credential.NewID(""), Username: username, PasswordHash: hash, Roles: slices.Clone(roles), CreatedAt: now, UpdatedAt: now}
 	if err := g.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			if g.cfg.quietRegister {

@@ -169,6 +169,29 @@ func TestUsersCreateShowListAndLogIn(t *testing.T) {
 	}
 }
 
+// An id from an earlier release may begin with "-": it is read as a flag unless it follows
+// "--", and the usage error says so.
+func TestAnIDBeginningWithADashFollowsTheTerminator(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			_, st := appGuard(t, b)
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			if err := st.CreateUser(context.Background(), store.User{ID: "-x1y2z3", Username: "dashed", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			r := cli(t, b, "", nil, "users", "show", "-x1y2z3").must(t, exitUsage)
+			if !strings.Contains(r.err, `goes after "--"`) {
+				t.Fatalf("the usage error does not say what to do: %s", r.err)
+			}
+			var shown userView
+			cli(t, b, "", nil, "users", "show", "-o", "json", "--", "-x1y2z3").must(t, exitOK).decode(t, &shown)
+			if shown.Username != "dashed" {
+				t.Fatalf("shown %+v", shown)
+			}
+		})
+	}
+}
+
 // TestDisablingAUserReachesEveryInstanceWithinASecond: two app instances on one store, a
 // token issued by one, users disable run through the command, and the other instance
 // refuses the token within one second; the user can no longer log in or refresh.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 )
 
@@ -11,6 +13,9 @@ AUTHFRAME_STORE_URL): redis://… or rediss://… for Redis, postgres://… or p
 for PostgreSQL, with --prefix for the key prefix (Redis) or table prefix (PostgreSQL) when
 the apps use one. Token and session lifetimes are read from the same variables as the apps
 (AUTHFRAME_ACCESS_TTL, AUTHFRAME_REFRESH_TTL, AUTHFRAME_SESSION_ABSOLUTE).
+
+Ids never begin with "-"; one made by an earlier release might, and goes after "--"
+(authframe users show -- -x1y2) so that it is not read as a flag.
 
 Exit codes:
   0    success
@@ -36,7 +41,12 @@ func newRoot(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%w", err) })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		if strings.HasPrefix(err.Error(), "unknown shorthand flag") || strings.HasPrefix(err.Error(), "unknown flag") {
+			return usageErr("%w (an argument that begins with \"-\", such as an id, goes after \"--\": authframe users show -- -x1y2)", err)
+		}
+		return usageErr("%w", err)
+	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.storeURL, "store", "", "store URL: redis://… or postgres://… (default $AUTHFRAME_STORE_URL)")
 	pf.StringVar(&a.prefix, "prefix", "", "key prefix (Redis) or table prefix (PostgreSQL); default the store's")

@@ -46,8 +46,17 @@ func NewAPIKey() (key string, hash []byte) {
 }
 
 // NewID returns prefix followed by 128 random bits, base64url: "cl_" names service clients,
-// "key_" API keys.
-func NewID(prefix string) string { return prefix + random(16) }
+// "key_" API keys, "" users and sessions. An ID never begins with "-", so that it can be
+// given to a command line as an argument without being read as a flag: an ID that would is
+// drawn again (1 time in 64, leaving 128 - 0.023 bits).
+func NewID(prefix string) string {
+	for {
+		id := prefix + random(16)
+		if id[0] != '-' {
+			return id
+		}
+	}
+}
 
 // Hash is the SHA-256 of s, the form in which stores keep secrets and keys.
 func Hash(s string) []byte {

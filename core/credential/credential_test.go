@@ -38,3 +38,17 @@ func TestClientSecretsCarry256Bits(t *testing.T) {
 		t.Fatalf("id %q", id)
 	}
 }
+
+// An id never begins with "-", which a command line would read as a flag: with 64 letters
+// equally likely, 4 000 ids hold one beginning with "-" all but 1 time in 10^27.
+func TestIDsNeverBeginWithADash(t *testing.T) {
+	re := regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]{21}$`)
+	for range 4000 {
+		if id := NewID(""); !re.MatchString(id) {
+			t.Fatalf("id %q", id)
+		}
+	}
+	if id := NewID("cl_"); !regexp.MustCompile(`^cl_[A-Za-z0-9_-]{22}$`).MatchString(id) {
+		t.Fatalf("client id %q", id)
+	}
+}
