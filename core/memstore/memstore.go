@@ -58,8 +58,10 @@ type Store struct {
 	clients  map[string]store.Client
 
 	keyMu     sync.RWMutex
-	apiKeys   map[string]store.APIKey        // by id
-	keyHashes map[string]string              // hash -> id
+	// A key's record is shared by its two indexes, so that a key's first sight (by hash)
+	// is one map read; keyMu guards the records as well as the maps.
+	apiKeys   map[string]*store.APIKey // by id
+	keyHashes map[string]*store.APIKey // by hash
 	userKeys  map[string]map[string]struct{} // user id -> key ids
 
 	mfaMu sync.Mutex
@@ -76,30 +78,45 @@ type Store struct {
 }
 
 type sessionEntry struct {
-	s       store.Session
-	refresh map[string]refreshEntry // by hash: the unspent tokens and the spent ones kept
-	// spent holds the hashes of the kept spent tokens, a ring once full: the oldest spend
-	// is at oldest, so that forgetting it is one overwrite, not a shift of the others.
-	spent  []string
+	s store.Session
+	// live holds the family's unspent tokens (one, unless AddRefreshToken added more) and
+	// spent the kept spent ones, a ring once full: the oldest spend is at oldest, so that
+	// forgetting it is one overwrite, not a shift of the others. A family is at most
+	// SpentRefreshKept+1 short strings, so a scan finds a token sooner than a map would
+	// hash it, and costs no map per session.
+	live   []refreshEntry
+	spent  []refreshEntry
 	oldest int
 }
 
 type refreshEntry struct {
-	spent   bool
+	hash    string
 	created time.Time
 }
 
-// spendLocked marks the token h spent, and forgets the oldest spent token once the family
-// keeps more than store.SpentRefreshKept; callers hold sessMu.
-func (e *sessionEntry) spendLocked(h string, r refreshEntry) {
-	r.spent = true
-	e.refresh[h] = r
+// find returns where the token of hash h is: its index in live or in spent, or -1.
+func find(in []refreshEntry, h []byte) int {
+	for i := range in {
+		if in[i].hash == string(h) {
+			return i
+		}
+	}
+	return -1
+}
+
+// holds reports whether h is in the family, spent or not.
+func (e *sessionEntry) holds(h []byte) bool {
+	return find(e.live, h) >= 0 || find(e.spent, h) >= 0
+}
+
+// spendLocked records r as the family's latest spend, and forgets the oldest spent token
+// once the family keeps store.SpentRefreshKept; callers hold sessMu.
+func (e *sessionEntry) spendLocked(r refreshEntry) {
 	if len(e.spent) < store.SpentRefreshKept {
-		e.spent = append(e.spent, h)
+		e.spent = append(e.spent, r)
 		return
 	}
-	delete(e.refresh, e.spent[e.oldest])
-	e.spent[e.oldest] = h
+	e.spent[e.oldest] = r
 	e.oldest = (e.oldest + 1) % len(e.spent)
 }
 
@@ -124,8 +141,8 @@ func New(opts ...Option) *Store {
 		watchers:  map[*watcher]struct{}{},
 		rates:     map[string]*rateEntry{},
 		clients:   map[string]store.Client{},
-		apiKeys:   map[string]store.APIKey{},
-		keyHashes: map[string]string{},
+		apiKeys:   map[string]*store.APIKey{},
+		keyHashes: map[string]*store.APIKey{},
 		userKeys:  map[string]map[string]struct{}{},
 		mfa:       map[string]store.MFA{},
 		replay:    map[string]time.Time{},
@@ -296,7 +313,7 @@ func (s *Store) CreateSession(_ context.Context, se store.Session) error {
 	if e, ok := s.sessions[se.ID]; ok && e.s.Live(s.now()) {
 		return store.ErrConflict
 	}
-	s.sessions[se.ID] = &sessionEntry{s: cloneSession(se), refresh: map[string]refreshEntry{}}
+	s.sessions[se.ID] = &sessionEntry{s: cloneSession(se)}
 	ids := s.byUser[se.UserID]
 	if ids == nil {
 		ids = map[string]struct{}{}
@@ -395,15 +412,15 @@ func (s *Store) AddRefreshToken(_ context.Context, t store.RefreshToken) error {
 	if !ok {
 		return store.ErrNotFound
 	}
-	if _, dup := e.refresh[string(t.Hash)]; dup {
+	if e.holds(t.Hash) {
 		return store.ErrConflict
 	}
-	r := refreshEntry{created: t.CreatedAt}
+	r := refreshEntry{hash: string(t.Hash), created: t.CreatedAt}
 	if t.Spent {
-		e.spendLocked(string(t.Hash), r)
+		e.spendLocked(r)
 		return nil
 	}
-	e.refresh[string(t.Hash)] = r
+	e.live = append(e.live, r)
 	return nil
 }
 
@@ -417,19 +434,19 @@ func (s *Store) RotateRefreshToken(_ context.Context, sessionID string, oldHash,
 	if !ok || !e.s.Live(at) {
 		return store.Session{}, store.ErrNotFound
 	}
-	old, ok := e.refresh[string(oldHash)]
-	if !ok {
+	i := find(e.live, oldHash)
+	if i < 0 {
+		if find(e.spent, oldHash) >= 0 {
+			s.removeSessionLocked(sessionID)
+			return store.Session{}, store.ErrRefreshReused
+		}
 		return store.Session{}, store.ErrNotFound
 	}
-	if old.spent {
-		s.removeSessionLocked(sessionID)
-		return store.Session{}, store.ErrRefreshReused
-	}
-	if _, dup := e.refresh[string(newHash)]; dup {
+	if e.holds(newHash) {
 		return store.Session{}, store.ErrConflict
 	}
-	e.spendLocked(string(oldHash), old)
-	e.refresh[string(newHash)] = refreshEntry{created: now}
+	e.spendLocked(e.live[i])
+	e.live[i] = refreshEntry{hash: string(newHash), created: now}
 	if now.After(e.s.LastSeenAt) {
 		e.s.LastSeenAt = now
 	}
@@ -607,9 +624,12 @@ func (s *Store) ExportRefreshTokens(_ context.Context, sessionID string) ([]stor
 	if !ok {
 		return nil, nil
 	}
-	out := make([]store.RefreshToken, 0, len(e.refresh))
-	for h, r := range e.refresh {
-		out = append(out, store.RefreshToken{SessionID: sessionID, Hash: []byte(h), Spent: r.spent, CreatedAt: r.created})
+	out := make([]store.RefreshToken, 0, len(e.live)+len(e.spent))
+	for _, r := range e.live {
+		out = append(out, store.RefreshToken{SessionID: sessionID, Hash: []byte(r.hash), CreatedAt: r.created})
+	}
+	for _, r := range e.spent {
+		out = append(out, store.RefreshToken{SessionID: sessionID, Hash: []byte(r.hash), Spent: true, CreatedAt: r.created})
 	}
 	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Hash, out[j].Hash) < 0 })
 	return out, nil
@@ -683,10 +703,10 @@ func (s *Store) DeleteClient(_ context.Context, id string) (bool, error) {
 }
 
 // liveKeyLocked returns the key if it exists and is live; callers hold keyMu.
-func (s *Store) liveKeyLocked(id string) (store.APIKey, bool) {
+func (s *Store) liveKeyLocked(id string) (*store.APIKey, bool) {
 	k, ok := s.apiKeys[id]
 	if !ok || !k.Live(s.now()) {
-		return store.APIKey{}, false
+		return nil, false
 	}
 	return k, true
 }
@@ -697,7 +717,7 @@ func (s *Store) removeAPIKeyLocked(id string) {
 		return
 	}
 	delete(s.apiKeys, id)
-	if s.keyHashes[string(k.Hash)] == id {
+	if s.keyHashes[string(k.Hash)] == k {
 		delete(s.keyHashes, string(k.Hash))
 	}
 	if ids := s.userKeys[k.UserID]; ids != nil {
@@ -717,15 +737,16 @@ func (s *Store) CreateAPIKey(_ context.Context, k store.APIKey) error {
 		return store.ErrConflict
 	}
 	other, taken := s.keyHashes[string(k.Hash)]
-	if _, ok := s.liveKeyLocked(other); taken && ok {
+	if taken && other.Live(s.now()) {
 		return store.ErrConflict
 	}
 	s.removeAPIKeyLocked(k.ID)
 	if taken {
-		s.removeAPIKeyLocked(other)
+		s.removeAPIKeyLocked(other.ID)
 	}
-	s.apiKeys[k.ID] = cloneAPIKey(k)
-	s.keyHashes[string(k.Hash)] = k.ID
+	rec := cloneAPIKey(k)
+	s.apiKeys[k.ID] = &rec
+	s.keyHashes[string(k.Hash)] = &rec
 	ids := s.userKeys[k.UserID]
 	if ids == nil {
 		ids = map[string]struct{}{}
@@ -739,14 +760,11 @@ func (s *Store) CreateAPIKey(_ context.Context, k store.APIKey) error {
 func (s *Store) GetAPIKeyByHash(_ context.Context, hash []byte) (store.APIKey, bool, error) {
 	s.keyMu.RLock()
 	defer s.keyMu.RUnlock()
-	id, ok := s.keyHashes[string(hash)]
-	if !ok {
+	rec, ok := s.keyHashes[string(hash)]
+	if !ok || !rec.Live(s.now()) {
 		return store.APIKey{}, false, nil
 	}
-	k, ok := s.liveKeyLocked(id)
-	if !ok {
-		return store.APIKey{}, false, nil
-	}
+	k := *rec
 	// The lookup of a key's first sight: the record's permissions are shared, as
 	// GetSession shares a session's roles (callers must not modify them in place), and its
 	// hash is the caller's own.
@@ -760,7 +778,7 @@ func (s *Store) ListAPIKeys(_ context.Context, userID string) ([]store.APIKey, e
 	out := make([]store.APIKey, 0, len(s.userKeys[userID]))
 	for id := range s.userKeys[userID] {
 		if k, ok := s.liveKeyLocked(id); ok {
-			out = append(out, cloneAPIKey(k))
+			out = append(out, cloneAPIKey(*k))
 		}
 	}
 	s.keyMu.RUnlock()
@@ -795,7 +813,6 @@ func (s *Store) TouchAPIKey(_ context.Context, id string, at time.Time) error {
 	}
 	if at.After(k.LastUsedAt) {
 		k.LastUsedAt = at
-		s.apiKeys[id] = k
 	}
 	return nil
 }
