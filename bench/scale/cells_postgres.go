@@ -2,6 +2,7 @@ package scale
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,10 +17,11 @@ import (
 // one UPDATE of a session row by primary key; the revocations at or after a time; and an
 // upsert of a counter.
 //
-// small is the same store over a pool of pgxpool's default size (four connections on
-// this machine), for a diagnostic of the pool: the rotation through st beside the
-// rotation through small.
-func PostgresBenches(ctx context.Context, st, small store.Store, pool *pgxpool.Pool, schema, prefix string, d *Dataset) ([]Bench, error) {
+// Two diagnostics of the rotation: small is the same store over a pool of pgxpool's
+// default size (four connections on this machine), a check of the pool; legacy is the
+// store keeping families in the refresh_tokens table, as releases before schema version 10
+// did (pgstore.WithLegacyRefreshFamilies), rotating families moved there for it.
+func PostgresBenches(ctx context.Context, st, small, legacy store.Store, pool *pgxpool.Pool, schema, prefix string, d *Dataset) ([]Bench, error) {
 	table := func(name string) string { return pgx.Identifier{schema, prefix + name}.Sanitize() }
 	n := d.N
 	ids := make([]string, n)
@@ -39,20 +41,21 @@ func PostgresBenches(ctx context.Context, st, small store.Store, pool *pgxpool.P
 	selectRevocations := "SELECT kind, key, at, expires_at FROM " + table("revocations") + " WHERE at >= $1 ORDER BY at"
 	upsertRate := "INSERT INTO " + table("rate_limits") + ` AS r (key, count, reset_at) VALUES ($1, 1, $2)
 		ON CONFLICT (key) DO UPDATE SET count = r.count + 1 RETURNING count`
-	// The rotation's three writes, in one statement as the store's is, without its row
-	// lock and its reuse detection.
-	threeWrites := "WITH spend AS (UPDATE " + table("refresh_tokens") + ` SET spent = true
-			WHERE session_id = $1 AND hash = $2 AND NOT spent RETURNING session_id
-		), fresh AS (INSERT INTO ` + table("refresh_tokens") + ` (hash, session_id, spent, created_at)
-			SELECT $3, session_id, false, $4 FROM spend RETURNING session_id
-		) UPDATE ` + table("sessions") + ` SET last_seen_at = GREATEST(last_seen_at, $4),
-			deadline = CASE WHEN idle_timeout > interval '0' THEN LEAST(expires_at, GREATEST(last_seen_at, $4) + idle_timeout) ELSE expires_at END
-		WHERE id = (SELECT session_id FROM fresh)`
+	// The store rotates the first third of the sessions, the diagnostics' raw sides the
+	// others; the second third's families move to the table for the legacy store.
+	oursRot, legacyRot, smallRot := newRotator(0, n/3), newRotator(n/3, n/3), newRotator(2*n/3, n-2*n/3)
+	if _, err := pool.Exec(ctx, `WITH moved AS (
+			UPDATE `+table("sessions")+` SET refresh_live = '{}' WHERE id = ANY($1) RETURNING id, created_at
+		), old AS (SELECT id, refresh_live[1] AS hash FROM `+table("sessions")+` WHERE id = ANY($1))
+		INSERT INTO `+table("refresh_tokens")+` (session_id, hash, spent, created_at)
+		SELECT old.id, old.hash, false, moved.created_at FROM old JOIN moved USING (id)`, ids[n/3:2*n/3]); err != nil {
+		return nil, fmt.Errorf("move families to the table: %w", err)
+	}
+	if _, err := pool.Exec(ctx, "ANALYZE "+table("refresh_tokens")); err != nil {
+		return nil, err
+	}
 	keys := rateKeys(10_000)
 	pick := picker(n)
-	// The store rotates the first third of the sessions, the diagnostics' raw sides the
-	// others.
-	oursRot, rawRot, smallRot := newRotator(0, n/3), newRotator(n/3, n/3), newRotator(2*n/3, n-2*n/3)
 	rotate := func(ctx context.Context, k, g int) error {
 		_, err := st.RotateRefreshToken(ctx, ids[k], d.RefreshHash(k, g), d.RefreshHash(k, g+1), time.Now())
 		return err
@@ -77,12 +80,9 @@ func PostgresBenches(ctx context.Context, st, small store.Store, pool *pgxpool.P
 				return err
 			}
 		}},
-		{Store: "postgres", Op: OpRefreshRotation, RawOp: "the same three writes in one statement", Diagnostic: true, Prepare: func(c int) (Op, Op) {
-			return oursRot.op(c, rotate), rawRot.op(c, func(ctx context.Context, k, g int) error {
-				tag, err := pool.Exec(ctx, threeWrites, ids[k], d.RefreshHash(k, g), d.RefreshHash(k, g+1), time.Now())
-				if err == nil && tag.RowsAffected() != 1 {
-					err = errNotFound
-				}
+		{Store: "postgres", Op: OpRefreshRotation, RawOp: "the family in the table (before schema 10)", Diagnostic: true, Prepare: func(c int) (Op, Op) {
+			return oursRot.op(c, rotate), legacyRot.op(c, func(ctx context.Context, k, g int) error {
+				_, err := legacy.RotateRefreshToken(ctx, ids[k], d.RefreshHash(k, g), d.RefreshHash(k, g+1), time.Now())
 				return err
 			})
 		}},

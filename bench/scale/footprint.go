@@ -80,7 +80,9 @@ func RedisFootprint(ctx context.Context, c redis.UniversalClient, prefix string,
 type PostgresBytes struct {
 	SessionTable   float64 `json:"session_table"`
 	SessionIndexes float64 `json:"session_indexes"`
-	// Refresh is the refresh_tokens table and its index per session (one token each).
+	// Refresh is the refresh_tokens table and its indexes per session: empty since schema
+	// version 10 keeps a family in its session row (in SessionTable); it holds only the
+	// families of older releases.
 	Refresh float64 `json:"refresh"`
 	// PerSession is the sum of the three.
 	PerSession float64 `json:"per_session"`

@@ -400,7 +400,13 @@ func runCells(ctx context.Context, cfg *Config, logf func(string, ...any), rc *r
 		return nil, err
 	}
 	defer small.Close()
-	if b, err = PostgresBenches(ctx, l.ps, small, pool, l.schema, "af_", d); err != nil {
+	legacy, err := pgstore.New(ctx, pool, pgstore.WithSchema(l.schema), pgstore.WithTablePrefix("af_"), pgstore.WithCleanupInterval(0),
+		pgstore.WithMigrate(false), pgstore.WithLegacyRefreshFamilies())
+	if err != nil {
+		return nil, err
+	}
+	defer legacy.Close()
+	if b, err = PostgresBenches(ctx, l.ps, small, legacy, pool, l.schema, "af_", d); err != nil {
 		return nil, err
 	}
 	all = append(all, b...)

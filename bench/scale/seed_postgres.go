@@ -11,7 +11,7 @@ import (
 
 // SeedPostgres copies users lo..hi-1 of d into the PostgreSQL store's tables (schema, prefix; created by the
 // store's migrations, stores/postgres/migrations) with COPY: users and sessions side by
-// side, then the refresh tokens, whose foreign key needs the sessions. It then ANALYZEs
+// side, each session with its refresh family in its row. It then ANALYZEs
 // the tables, as autovacuum would have done long before a deployment held this much.
 func SeedPostgres(ctx context.Context, pool *pgxpool.Pool, schema, prefix string, d *Dataset, lo, hi int) error {
 	table := func(name string) pgx.Identifier { return pgx.Identifier{schema, prefix + name} }
@@ -31,13 +31,20 @@ func SeedPostgres(ctx context.Context, pool *pgxpool.Pool, schema, prefix string
 		})
 	}
 	g.Go(func() error {
+		// Each session's refresh family in its row, as the store keeps one (schema
+		// version 10).
 		_, err := pool.CopyFrom(gctx, table("sessions"),
 			[]string{"id", "user_id", "username", "roles", "kind", "csrf_hash", "user_agent", "ip", "created_at",
-				"last_seen_at", "idle_timeout", "expires_at", "deadline"},
+				"last_seen_at", "idle_timeout", "expires_at", "deadline", "refresh_live", "refresh_spent"},
 			pgx.CopyFromFunc(rows(lo, hi, func(i int) []any {
 				s := d.Session(i)
+				r := d.Refresh(i)
+				live, spent := [][]byte{r.Hash}, [][]byte{}
+				if r.Spent {
+					live, spent = spent, live
+				}
 				return []any{s.ID, s.UserID, s.Username, s.Roles, s.Kind, s.CSRFHash, s.UserAgent, s.IP, s.CreatedAt,
-					s.LastSeenAt, s.IdleTimeout, s.ExpiresAt, s.Deadline()}
+					s.LastSeenAt, s.IdleTimeout, s.ExpiresAt, s.Deadline(), live, spent}
 			})))
 		if err != nil {
 			return fmt.Errorf("copy sessions: %w", err)
@@ -46,14 +53,6 @@ func SeedPostgres(ctx context.Context, pool *pgxpool.Pool, schema, prefix string
 	})
 	if err := g.Wait(); err != nil {
 		return err
-	}
-	_, err := pool.CopyFrom(ctx, table("refresh_tokens"), []string{"session_id", "hash", "spent", "created_at"},
-		pgx.CopyFromFunc(rows(lo, hi, func(i int) []any {
-			r := d.Refresh(i)
-			return []any{r.SessionID, r.Hash, r.Spent, r.CreatedAt}
-		})))
-	if err != nil {
-		return fmt.Errorf("copy refresh tokens: %w", err)
 	}
 	for _, t := range []string{"users", "sessions", "refresh_tokens"} {
 		if _, err := pool.Exec(ctx, "ANALYZE "+table(t).Sanitize()); err != nil {

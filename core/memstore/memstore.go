@@ -6,6 +6,7 @@ package memstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -57,11 +58,11 @@ type Store struct {
 	clientMu sync.RWMutex
 	clients  map[string]store.Client
 
-	keyMu     sync.RWMutex
+	keyMu sync.RWMutex
 	// A key's record is shared by its two indexes, so that a key's first sight (by hash)
 	// is one map read; keyMu guards the records as well as the maps.
-	apiKeys   map[string]*store.APIKey // by id
-	keyHashes map[string]*store.APIKey // by hash
+	apiKeys   map[string]*store.APIKey       // by id
+	keyHashes map[string]*store.APIKey       // by hash
 	userKeys  map[string]map[string]struct{} // user id -> key ids
 
 	mfaMu sync.Mutex
@@ -90,14 +91,28 @@ type sessionEntry struct {
 }
 
 type refreshEntry struct {
+	tag     uint64 // the hash's first eight bytes: a scan compares these first
 	hash    string
 	created time.Time
 }
 
+func newRefreshEntry(h []byte, created time.Time) refreshEntry {
+	return refreshEntry{tag: tagOf(h), hash: string(h), created: created}
+}
+
+// tagOf is the first eight bytes of h (hashes are uniform, so two differ there but once in
+// 2^64), zero-padded when h is shorter.
+func tagOf(h []byte) uint64 {
+	var b [8]byte
+	copy(b[:], h)
+	return binary.LittleEndian.Uint64(b[:])
+}
+
 // find returns where the token of hash h is: its index in live or in spent, or -1.
 func find(in []refreshEntry, h []byte) int {
+	tag := tagOf(h)
 	for i := range in {
-		if in[i].hash == string(h) {
+		if in[i].tag == tag && in[i].hash == string(h) {
 			return i
 		}
 	}
@@ -415,7 +430,7 @@ func (s *Store) AddRefreshToken(_ context.Context, t store.RefreshToken) error {
 	if e.holds(t.Hash) {
 		return store.ErrConflict
 	}
-	r := refreshEntry{hash: string(t.Hash), created: t.CreatedAt}
+	r := newRefreshEntry(t.Hash, t.CreatedAt)
 	if t.Spent {
 		e.spendLocked(r)
 		return nil
@@ -446,7 +461,7 @@ func (s *Store) RotateRefreshToken(_ context.Context, sessionID string, oldHash,
 		return store.Session{}, store.ErrConflict
 	}
 	e.spendLocked(e.live[i])
-	e.live[i] = refreshEntry{hash: string(newHash), created: now}
+	e.live[i] = newRefreshEntry(newHash, now)
 	if now.After(e.s.LastSeenAt) {
 		e.s.LastSeenAt = now
 	}

@@ -441,7 +441,10 @@ type Exporter interface {
 	ExportUsers(ctx context.Context, cursor string, limit int) (users []User, next string, err error)
 	ExportSessions(ctx context.Context, cursor string, limit int) (sessions []Session, next string, err error)
 	// ExportRefreshTokens returns every token of a session's family, spent ones included:
-	// at most SpentRefreshKept spent ones, besides the unspent.
+	// at most SpentRefreshKept spent ones, besides the unspent. A store that does not keep
+	// tokens' creation times returns them as the zero time and lists the spent tokens in
+	// the order they were spent, oldest first, so that a stable sort by CreatedAt leaves
+	// a family in spend order whichever store it came from.
 	ExportRefreshTokens(ctx context.Context, sessionID string) ([]RefreshToken, error)
 }
 

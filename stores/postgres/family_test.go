@@ -60,7 +60,7 @@ func wantFamily(t *testing.T, st *Store, sessionID string, first, last int, seq 
 
 func TestRefreshFamilyStorageIsBoundedInTheTable(t *testing.T) {
 	const rotations = 300
-	st := newTestStore(t)
+	st := newTestStore(t, WithLegacyRefreshFamilies())
 	ctx := testCtx(t)
 	now := time.Now()
 	if err := st.CreateSession(ctx, store.Session{ID: "s1", UserID: "u1", Kind: "token", CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
@@ -138,7 +138,7 @@ func TestTheMigrationTrimsFamiliesOfVersion1(t *testing.T) {
 // numbering them: such a token stays, still recognised as reused, and the export leaves
 // it out.
 func TestATokenSpentByAnOlderReleaseStaysRecognised(t *testing.T) {
-	st := newTestStore(t)
+	st := newTestStore(t, WithLegacyRefreshFamilies())
 	ctx := testCtx(t)
 	now := time.Now()
 	if err := st.CreateSession(ctx, store.Session{ID: "s1", UserID: "u1", Kind: "token", CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {

@@ -23,6 +23,8 @@ type config struct {
 	logger   *slog.Logger
 	timeout  time.Duration
 
+	legacyFamilies bool
+
 	breakerFailures int
 	breakerCooldown time.Duration
 
@@ -82,6 +84,18 @@ func WithTablePrefix(prefix string) Option {
 // step with a role that may.
 func WithMigrate(migrate bool) Option {
 	return optionFunc(func(c *config) { c.migrate = migrate })
+}
+
+// WithLegacyRefreshFamilies starts refresh families in the refresh_tokens table, as
+// releases before schema version 10 do, instead of in the session row. Use it for the
+// first step of a rolling upgrade from such a release, while instances of both share the
+// store: an older release looks for a family in the table only, so a family a newer
+// instance started in the row would not refresh through an older one. Once every instance
+// runs this release, deploy again without it. What it costs: a rotation of a family in the
+// table writes two tables (see BENCHMARKS.md, "Scale fixes"). Families are found wherever
+// they are, with or without it.
+func WithLegacyRefreshFamilies() Option {
+	return optionFunc(func(c *config) { c.legacyFamilies = true })
 }
 
 // WithCleanupInterval sets how often expired rows are deleted (default one minute). Zero

@@ -111,7 +111,14 @@ func TestConformance(t *testing.T) {
 	testPool(t)
 	// A generous timeout: the suite checks behaviour, and a loaded machine must not turn
 	// 20 concurrent inserts into a flake (the timeout itself is tested by the breaker tests).
-	storetest.Run(t, func(t *testing.T) store.Store { return newTestStore(t, WithTimeout(5*time.Second)) })
+	t.Run("families in the session row", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) store.Store { return newTestStore(t, WithTimeout(5*time.Second)) })
+	})
+	t.Run("families in the table", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) store.Store {
+			return newTestStore(t, WithTimeout(5*time.Second), WithLegacyRefreshFamilies())
+		})
+	})
 }
 
 func TestNewRejectsBadConfiguration(t *testing.T) {
@@ -338,7 +345,9 @@ func TestRotationDetailsAreAtomic(t *testing.T) {
 }
 
 func TestCleanupJobDeletesExpiredRows(t *testing.T) {
-	st := newTestStore(t, WithCleanupInterval(100*time.Millisecond))
+	// Families in the table, so that the cascade from a session to its family is checked
+	// too; a family in the row goes with its row.
+	st := newTestStore(t, WithCleanupInterval(100*time.Millisecond), WithLegacyRefreshFamilies())
 	ctx := testCtx(t)
 	now := time.Now()
 	short := now.Add(300 * time.Millisecond)

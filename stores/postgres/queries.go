@@ -21,6 +21,8 @@ type queries struct {
 
 	addRefresh, addSpentRefresh, rotate string
 
+	addRowRefresh, rotateRow, classifyRow string
+
 	addRevocation, revocationsSince string
 
 	hit  string
@@ -194,6 +196,52 @@ func buildQueries(n names) queries {
 			UNION ALL
 			SELECT true, {sessionCols} FROM reused`),
 
+		// A family in its session row (schema version 10). The slice keeps the last
+		// store.SpentRefreshKept spent hashes once the spent one is appended.
+		//
+		// rotateRow is the whole rotation when it succeeds: one UPDATE of one row, under
+		// the conditions that make it safe (the session is live, the old token is unspent,
+		// the new one is not in the family). Of concurrent rotations of one token, the
+		// first locks the row and the others re-check the committed row and match nothing.
+		// No row comes back otherwise, and classifyRow says why.
+		rotateRow: sql(`UPDATE {sessions} SET
+				refresh_live = array_replace(refresh_live, $2::bytea, $3::bytea),
+				refresh_spent = (refresh_spent || $2::bytea)[greatest(1, cardinality(refresh_spent) + 2 - {kept}):],
+				last_seen_at = GREATEST(last_seen_at, $4::timestamptz), deadline = {rotateDeadline}
+			WHERE id = $1 AND deadline > $5::timestamptz AND $2::bytea = ANY(refresh_live)
+				AND NOT ($3::bytea = ANY(refresh_live)) AND NOT ($3::bytea = ANY(refresh_spent))
+			RETURNING {sessionCols}`),
+		// classifyRow, after rotateRow matched nothing, locks the live session and says
+		// whether the old token is unspent or spent in the row and the new one already in
+		// it; an old token spent in the row is a reuse, and the session is deleted in the
+		// same statement. No row: the session is not live.
+		classifyRow: sql(`WITH cur AS (
+				SELECT id, $2::bytea = ANY(refresh_live) AS live_old, $2::bytea = ANY(refresh_spent) AS spent_old,
+					($3::bytea = ANY(refresh_live) OR $3::bytea = ANY(refresh_spent)) AS has_new
+				FROM {sessions} WHERE id = $1 AND deadline > $4::timestamptz FOR NO KEY UPDATE
+			), reused AS (
+				DELETE FROM {sessions} WHERE id = (SELECT id FROM cur WHERE spent_old AND NOT live_old)
+				RETURNING 1
+			)
+			SELECT live_old, spent_old, has_new FROM cur`),
+		// addRowRefresh adds a token to the row of a live session, unspent or ($3) as its
+		// latest spend; the answer is whether the hash is already in the family (in the row
+		// or the table), no row when the session is not live.
+		addRowRefresh: sql(`WITH cur AS (
+				SELECT id, ($2::bytea = ANY(refresh_live) OR $2::bytea = ANY(refresh_spent)
+					OR EXISTS (SELECT 1 FROM {refresh} WHERE session_id = $1 AND hash = $2::bytea)) AS dup
+				FROM {sessions} WHERE id = $1 AND deadline > $4::timestamptz FOR NO KEY UPDATE
+			), added AS (
+				UPDATE {sessions} SET
+					refresh_live = CASE WHEN $3::boolean THEN refresh_live ELSE refresh_live || $2::bytea END,
+					refresh_spent = CASE WHEN $3::boolean
+						THEN (refresh_spent || $2::bytea)[greatest(1, cardinality(refresh_spent) + 2 - {kept}):]
+						ELSE refresh_spent END
+				WHERE id = (SELECT id FROM cur WHERE NOT dup)
+				RETURNING 1
+			)
+			SELECT dup FROM cur`),
+
 		// The row and its notification commit together: a listener never hears of a
 		// revocation that is not stored, and none is stored without being announced.
 		addRevocation: sql(`WITH ins AS (
@@ -285,14 +333,26 @@ func buildQueries(n names) queries {
 		exportUsers: sql(`SELECT {userCols} FROM {users} WHERE id > $1 ORDER BY id LIMIT $2`),
 		exportSessions: sql(`SELECT {sessionCols} FROM {sessions}
 			WHERE id > $1 AND deadline > $2 ORDER BY id LIMIT $3`),
-		// A spent token without a number (0) was spent by a release older than schema
-		// version 2 during a rolling upgrade: it is left out, so that an export holds no
-		// more than the family's last store.SpentRefreshKept spent tokens.
-		exportRefresh: sql(`SELECT r.session_id, r.hash, r.spent, r.created_at
-			FROM {refresh} r JOIN {sessions} s ON s.id = r.session_id
-			WHERE r.session_id = $1 AND s.deadline > $2
-				AND (NOT r.spent OR r.spent_seq > greatest(s.refresh_seq - {kept}, 0))
-			ORDER BY r.hash`),
+		// A family in the table first, in hash order; a spent token there without a number
+		// (0) was spent by a release older than schema version 2 during a rolling upgrade:
+		// it is left out, so that an export holds no more than the family's last
+		// store.SpentRefreshKept spent tokens. Then a family in the row: its spent tokens
+		// in the order they were spent, then the unspent; the row keeps no creation times
+		// (NULL).
+		exportRefresh: sql(`SELECT hash, spent, created_at FROM (
+				SELECT 0 AS part, 0::bigint AS ord, r.hash, r.spent, r.created_at
+				FROM {refresh} r JOIN {sessions} s ON s.id = r.session_id
+				WHERE r.session_id = $1 AND s.deadline > $2
+					AND (NOT r.spent OR r.spent_seq > greatest(s.refresh_seq - {kept}, 0))
+				UNION ALL
+				SELECT 1, t.ord, t.hash, true, NULL::timestamptz
+				FROM {sessions} s, unnest(s.refresh_spent) WITH ORDINALITY AS t(hash, ord)
+				WHERE s.id = $1 AND s.deadline > $2
+				UNION ALL
+				SELECT 2, t.ord, t.hash, false, NULL::timestamptz
+				FROM {sessions} s, unnest(s.refresh_live) WITH ORDINALITY AS t(hash, ord)
+				WHERE s.id = $1 AND s.deadline > $2
+			) f ORDER BY part, ord, hash`),
 
 		// Batches with SKIP LOCKED: several instances can clean at once, and a batch never
 		// waits on a row that live traffic holds.

@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -158,22 +159,39 @@ func collectSessions(rows pgx.Rows) ([]store.Session, error) {
 	return out, err
 }
 
-// AddRefreshToken implements store.RefreshStore. The token is inserted only if its session
-// is live, in the same statement; store.ErrNotFound otherwise. A token added as spent (by
-// a migration) takes the family's next spend number, and the spent token that the family
-// then no longer keeps is deleted in the same statement.
+// AddRefreshToken implements store.RefreshStore. The token is added only if its session is
+// live, in the same statement; store.ErrNotFound otherwise. A token added as spent (by a
+// migration) is the family's latest spend, and the spent token the family then no longer
+// keeps is forgotten in the same statement. The family is in the session row (schema
+// version 10), or in the table under WithLegacyRefreshFamilies.
 func (s *Store) AddRefreshToken(ctx context.Context, t store.RefreshToken) error {
 	c, err := s.begin(ctx, "add refresh token", true)
 	if err != nil {
 		return err
 	}
 	var added int64
-	if t.Spent {
+	switch {
+	case !s.cfg.legacyFamilies:
+		var dup bool
+		err = s.pool.QueryRow(c.ctx, s.q.addRowRefresh, t.SessionID, t.Hash, t.Spent, s.now()).Scan(&dup)
+		switch {
+		case err == nil && dup:
+			err = errDuplicate
+		case err == nil:
+			added = 1
+		case errors.Is(err, pgx.ErrNoRows):
+			err = nil
+		}
+	case t.Spent:
 		err = s.pool.QueryRow(c.ctx, s.q.addSpentRefresh, t.SessionID, t.Hash, t.CreatedAt, s.now()).Scan(&added)
-	} else {
+	default:
 		var tag pgconn.CommandTag
 		tag, err = s.pool.Exec(c.ctx, s.q.addRefresh, t.SessionID, t.Hash, t.CreatedAt, s.now())
 		added = tag.RowsAffected()
+	}
+	if errors.Is(err, errDuplicate) {
+		s.end(c, nil)
+		return store.ErrConflict
 	}
 	s.end(c, err)
 	if err != nil {
@@ -191,30 +209,98 @@ func (s *Store) AddRefreshToken(ctx context.Context, t store.RefreshToken) error
 	return nil
 }
 
-// RotateRefreshToken implements store.RefreshStore in one statement (see the rotate query):
-// the spend, the new token, the touch of the session and the deletion of the spent token
-// the family no longer keeps commit together, and so do the detection of a reuse and the
-// deletion of the family.
+// errDuplicate is a hash already in its family, found by a statement that answers so
+// rather than failing.
+var errDuplicate = errors.New("pgstore: the token is already in its family")
+
+// rowRetries bounds the rotations of a row family that find the old token unspent yet
+// match nothing: each such miss is a concurrent change between two statements.
+const rowRetries = 3
+
+// RotateRefreshToken implements store.RefreshStore. A family in the session row rotates in
+// one UPDATE (rotateRow); when that matches nothing, classifyRow tells an unknown token
+// from a reuse (deleting the session in the same statement) or a conflict. A family in the
+// refresh_tokens table (schema before version 10, an older release during a rolling
+// upgrade, WithLegacyRefreshFamilies) rotates in the one statement of the rotate query.
+// Under WithLegacyRefreshFamilies the table is tried first.
 func (s *Store) RotateRefreshToken(ctx context.Context, sessionID string, oldHash, newHash []byte, now time.Time) (store.Session, error) {
 	c, err := s.begin(ctx, "rotate refresh token", true)
 	if err != nil {
 		return store.Session{}, err
 	}
 	var se store.Session
-	var reused bool
-	dest := append([]any{&reused}, sessionDest(&se)...)
-	err = s.pool.QueryRow(c.ctx, s.q.rotate, sessionID, oldHash, newHash, now, s.now()).Scan(dest...)
-	s.end(c, err)
+	found := false
+	if s.cfg.legacyFamilies {
+		se, found, err = s.rotateInTable(c.ctx, sessionID, oldHash, newHash, now)
+	}
+	if !found && err == nil {
+		se, found, err = s.rotateInRow(c.ctx, sessionID, oldHash, newHash, now)
+	}
+	if !found && err == nil && !s.cfg.legacyFamilies {
+		se, found, err = s.rotateInTable(c.ctx, sessionID, oldHash, newHash, now)
+	}
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return store.Session{}, store.ErrNotFound
+	case errors.Is(err, store.ErrRefreshReused), errors.Is(err, store.ErrConflict):
+		s.end(c, nil)
+		return store.Session{}, err
 	case err != nil:
-		if pgCode(err) == codeUniqueViolation { // newHash is already in the family
-			return store.Session{}, store.ErrConflict
-		}
+		s.end(c, err)
 		return store.Session{}, wrap("rotate refresh token", err)
-	case reused:
-		return store.Session{}, store.ErrRefreshReused
+	}
+	s.end(c, nil)
+	if !found {
+		return store.Session{}, store.ErrNotFound
 	}
 	return se, nil
+}
+
+// rotateInRow rotates a family kept in the session row. found is false when the family
+// holds neither token (it may be in the table) or the session is not live.
+func (s *Store) rotateInRow(ctx context.Context, sessionID string, oldHash, newHash []byte, now time.Time) (se store.Session, found bool, err error) {
+	for range rowRetries {
+		err = s.pool.QueryRow(ctx, s.q.rotateRow, sessionID, oldHash, newHash, now, s.now()).Scan(sessionDest(&se)...)
+		if err == nil {
+			return se, true, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return store.Session{}, false, err
+		}
+		var liveOld, spentOld, hasNew bool
+		err = s.pool.QueryRow(ctx, s.q.classifyRow, sessionID, oldHash, newHash, s.now()).Scan(&liveOld, &spentOld, &hasNew)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return store.Session{}, false, nil
+		case err != nil:
+			return store.Session{}, false, err
+		case spentOld && !liveOld:
+			return store.Session{}, true, store.ErrRefreshReused
+		case liveOld && hasNew:
+			return store.Session{}, true, store.ErrConflict
+		case !liveOld:
+			return store.Session{}, false, nil
+		}
+		// The old token is unspent now: a concurrent statement changed the row between
+		// the two; rotate again.
+	}
+	return store.Session{}, false, fmt.Errorf("the family changed under %d rotations in a row", rowRetries)
+}
+
+// rotateInTable rotates a family kept in the refresh_tokens table (see the rotate query).
+func (s *Store) rotateInTable(ctx context.Context, sessionID string, oldHash, newHash []byte, now time.Time) (store.Session, bool, error) {
+	var se store.Session
+	var reused bool
+	dest := append([]any{&reused}, sessionDest(&se)...)
+	err := s.pool.QueryRow(ctx, s.q.rotate, sessionID, oldHash, newHash, now, s.now()).Scan(dest...)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.Session{}, false, nil
+	case err != nil:
+		if pgCode(err) == codeUniqueViolation { // newHash is already in the family
+			return store.Session{}, true, store.ErrConflict
+		}
+		return store.Session{}, false, err
+	case reused:
+		return store.Session{}, true, store.ErrRefreshReused
+	}
+	return se, true, nil
 }

@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -79,7 +80,9 @@ func (s *Store) ExportSessions(ctx context.Context, cursor string, limit int) ([
 }
 
 // ExportRefreshTokens implements store.Exporter: every token of a live session's family,
-// the spent ones it keeps included, in hash order.
+// the spent ones it keeps included. A family in the refresh_tokens table comes in hash
+// order with its creation times; a family in the session row (schema version 10) keeps no
+// creation times (zero) and comes in the order its tokens were spent, then the unspent.
 func (s *Store) ExportRefreshTokens(ctx context.Context, sessionID string) ([]store.RefreshToken, error) {
 	c, err := s.begin(ctx, "export refresh tokens", false)
 	if err != nil {
@@ -89,7 +92,12 @@ func (s *Store) ExportRefreshTokens(ctx context.Context, sessionID string) ([]st
 	rows, err := s.pool.Query(c.ctx, s.q.exportRefresh, sessionID, s.now())
 	if err == nil {
 		var t store.RefreshToken
-		_, err = pgx.ForEachRow(rows, []any{&t.SessionID, &t.Hash, &t.Spent, &t.CreatedAt}, func() error {
+		var created *time.Time
+		_, err = pgx.ForEachRow(rows, []any{&t.Hash, &t.Spent, &created}, func() error {
+			t.SessionID, t.CreatedAt = sessionID, time.Time{}
+			if created != nil {
+				t.CreatedAt = *created
+			}
 			out = append(out, t)
 			t.Hash = nil
 			return nil
