@@ -307,25 +307,31 @@ func encodeRevocation(r store.Revocation) string {
 }
 
 func decodeRevocation(s string) (store.Revocation, error) {
-	bad := fmt.Errorf("%w: revocation", ErrCorrupt)
 	rest, ok := strings.CutPrefix(s, "v1|")
 	if !ok {
-		return store.Revocation{}, bad
+		return store.Revocation{}, errBadRevocation
 	}
-	parts := strings.SplitN(rest, "|", 4)
-	if len(parts) != 4 {
-		return store.Revocation{}, bad
+	// kind|at|expires|key: the key, last, may itself hold "|".
+	kind, rest, ok1 := strings.Cut(rest, "|")
+	atMS, rest, ok2 := strings.Cut(rest, "|")
+	expMS, key, ok3 := strings.Cut(rest, "|")
+	if !ok1 || !ok2 || !ok3 {
+		return store.Revocation{}, errBadRevocation
 	}
-	at, err := fromMS(parts[1])
+	at, err := fromMS(atMS)
 	if err != nil {
-		return store.Revocation{}, bad
+		return store.Revocation{}, errBadRevocation
 	}
-	exp, err := fromMS(parts[2])
+	exp, err := fromMS(expMS)
 	if err != nil {
-		return store.Revocation{}, bad
+		return store.Revocation{}, errBadRevocation
 	}
-	return store.Revocation{Kind: store.RevocationKind(parts[0]), Key: parts[3], At: at, ExpiresAt: exp}, nil
+	return store.Revocation{Kind: store.RevocationKind(kind), Key: key, At: at, ExpiresAt: exp}, nil
 }
+
+// errBadRevocation is a revocation member that does not decode; made once, since the
+// feed and every revocation check decode members.
+var errBadRevocation = fmt.Errorf("%w: revocation", ErrCorrupt)
 
 // A refresh token is a field of its session's hash: "t:" + its hash (raw bytes) -> its
 // creation time in Unix ms, with an "s" in front once it is spent. Spending is one
