@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/authframe/authframe/core/store"
 )
 
@@ -262,5 +264,37 @@ func BenchmarkInterleaved(b *testing.B) {
 			st, gt, n, i = st+t1.Sub(t0), gt+time.Since(t1), n+1, i+1
 		}
 		reportPair(b, st, gt, i)
+	})
+}
+
+// BenchmarkRevocationsSince reads the ten revocations of the last minute among a thousand,
+// beside a go-redis ZRANGEBYSCORE of the same members.
+func BenchmarkRevocationsSince(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	now := time.Now()
+	for i := range 1000 {
+		at := now.Add(-time.Duration(1000-i) * time.Minute)
+		if err := s.AddRevocation(ctx, store.Revocation{Kind: store.RevokeSession, Key: fmt.Sprintf("session-%04d", i), At: at, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	since := now.Add(-10*time.Minute - time.Second)
+	b.Run("redisstore RevocationsSince", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if rs, err := s.RevocationsSince(ctx, since); len(rs) != 10 || err != nil {
+				b.Fatal(len(rs), err)
+			}
+		}
+	})
+	b.Run("go-redis ZRANGEBYSCORE", func(b *testing.B) {
+		b.ReportAllocs()
+		lo := fmt.Sprint(since.UnixMilli())
+		for b.Loop() {
+			if ms, err := s.c.ZRangeByScore(ctx, s.k.revAt, &redis.ZRangeBy{Min: lo, Max: "+inf"}).Result(); len(ms) != 10 || err != nil {
+				b.Fatal(len(ms), err)
+			}
+		}
 	})
 }

@@ -170,3 +170,31 @@ func TestClientRecordsOfEarlierReleasesDecode(t *testing.T) {
 		t.Fatalf("round trip: %+v, %v", back, err)
 	}
 }
+
+// BenchmarkDecodeRevocation is the work per member of RevocationsSince and of the feed's
+// replay, for a revocation of a session.
+func BenchmarkDecodeRevocation(b *testing.B) {
+	now := time.Now()
+	m := encodeRevocation(store.Revocation{Kind: store.RevokeSession, Key: "Jx2m0Zl4qgXvCk1pO9dS3w", At: now, ExpiresAt: now.Add(time.Hour)})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeRevocation(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// A key holding "|" decodes whole: it is the member's last part.
+func TestARevocationKeyMayHoldTheSeparator(t *testing.T) {
+	now := time.Now().Truncate(time.Millisecond).UTC()
+	want := store.Revocation{Kind: store.RevokeToken, Key: "a|b|c", At: now, ExpiresAt: now.Add(time.Hour)}
+	got, err := decodeRevocation(encodeRevocation(want))
+	if err != nil || got.Kind != want.Kind || got.Key != want.Key || !got.At.Equal(want.At) || !got.ExpiresAt.Equal(want.ExpiresAt) {
+		t.Fatalf("decode = %+v, %v; want %+v", got, err, want)
+	}
+	for _, bad := range []string{"", "v1|", "v1|session|1", "v1|session|1|2", "v1|session|x|2|k", "v2|session|1|2|k"} {
+		if _, err := decodeRevocation(bad); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("decode(%q) = %v, want ErrCorrupt", bad, err)
+		}
+	}
+}
