@@ -107,7 +107,20 @@ func decodeRoles(s string) ([]string, error) {
 	if s == "" {
 		return nil, nil
 	}
-	var roles []string
+	// Count first, so that the slice is made once at its size.
+	n := 0
+	for rest := s; rest != ""; n++ {
+		i := strings.IndexByte(rest, ':')
+		if i <= 0 {
+			return nil, fmt.Errorf("%w: roles", ErrCorrupt)
+		}
+		l, err := strconv.Atoi(rest[:i])
+		if err != nil || l < 0 || l > len(rest)-i-1 {
+			return nil, fmt.Errorf("%w: roles", ErrCorrupt)
+		}
+		rest = rest[i+1+l:]
+	}
+	roles := make([]string, 0, n)
 	for s != "" {
 		i := strings.IndexByte(s, ':')
 		if i <= 0 {
@@ -183,6 +196,15 @@ const (
 // sessionFields is the order in which a session hash is read with HMGET, by Go and by the
 // rotate script alike; the i* constants index it.
 var sessionFields = []string{sData, sUser, sLastSeen, sIdle, sExpires}
+
+// sessionFieldArgs are sessionFields as command arguments, boxed once.
+var sessionFieldArgs = func() []any {
+	a := make([]any, len(sessionFields))
+	for i, f := range sessionFields {
+		a[i] = f
+	}
+	return a
+}()
 
 const (
 	iData = iota

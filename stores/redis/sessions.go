@@ -58,7 +58,13 @@ func (s *Store) GetSession(ctx context.Context, id string) (store.Session, bool,
 	if err != nil {
 		return store.Session{}, false, err
 	}
-	vals, err := s.c.HMGet(ctx, s.k.session(id), sessionFields...).Result()
+	// HMGET with its field names boxed once (sessionFieldArgs), where HMGet would box each
+	// on every call: the lookup of a session's first sight is the store's busiest read.
+	args := make([]any, 0, 2+len(sessionFieldArgs))
+	args = append(append(args, "hmget", s.k.session(id)), sessionFieldArgs...)
+	cmd := redis.NewSliceCmd(ctx, args...)
+	_ = s.c.Process(ctx, cmd)
+	vals, err := cmd.Result()
 	if err = s.leave(op, probe, err); err != nil {
 		return store.Session{}, false, err
 	}
