@@ -474,7 +474,14 @@ func (s *Store) RotateRefreshToken(_ context.Context, sessionID string, oldHash,
 // AddRevocation implements store.RevocationStore and notifies every watcher.
 func (s *Store) AddRevocation(_ context.Context, r store.Revocation) error {
 	s.revMu.Lock()
-	s.revocations = append(s.revocations, r)
+	// The list is kept in At order (ties in the order added), so that RevocationsSince
+	// finds its start by binary search. Revocations nearly always arrive in order: the
+	// search from the end stops at once and the insert is an append.
+	i := len(s.revocations)
+	for i > 0 && s.revocations[i-1].At.After(r.At) {
+		i--
+	}
+	s.revocations = slices.Insert(s.revocations, i, r)
 	ws := make([]*watcher, 0, len(s.watchers))
 	for w := range s.watchers {
 		ws = append(ws, w)
@@ -491,17 +498,19 @@ func (s *Store) RevocationsSince(_ context.Context, since time.Time) ([]store.Re
 	now := s.now()
 	s.revMu.RLock()
 	defer s.revMu.RUnlock()
+	// The first revocation at or after since, by binary search of the ordered list: a
+	// check reads only the recent revocations, however many older ones are kept.
+	start, _ := slices.BinarySearchFunc(s.revocations, since, func(r store.Revocation, t time.Time) int {
+		if r.At.Before(t) {
+			return -1
+		}
+		return 1
+	})
 	var out []store.Revocation
-	for _, r := range s.revocations {
-		if !r.At.Before(since) && now.Before(r.ExpiresAt) {
+	for _, r := range s.revocations[start:] {
+		if now.Before(r.ExpiresAt) {
 			out = append(out, r)
 		}
-	}
-	// Revocations are appended as they happen, so they are nearly always in order already:
-	// checking costs one pass, where sorting a sorted slice would cost more.
-	byAt := func(a, b store.Revocation) int { return a.At.Compare(b.At) }
-	if !slices.IsSortedFunc(out, byAt) {
-		slices.SortStableFunc(out, byAt)
 	}
 	return out, nil
 }

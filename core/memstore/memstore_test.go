@@ -1,6 +1,9 @@
 package memstore_test
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,5 +64,37 @@ func BenchmarkGetSession(b *testing.B) {
 		if _, ok, _ := s.GetSession(ctx, "sid"); !ok {
 			b.Fatal("missing")
 		}
+	}
+}
+
+// Revocations added out of order (concurrent revokers) come back in At order, from the
+// first at or after since, without the expired ones.
+func TestRevocationsSinceKeepsTheOrderOfAt(t *testing.T) {
+	st := memstore.New(memstore.WithCleanupInterval(0))
+	defer st.Close()
+	ctx := context.Background()
+	base := time.Now().Truncate(time.Millisecond)
+	for _, sec := range []int{5, 1, 3, 9, 7, 3, 0, 8} {
+		exp := base.Add(time.Hour)
+		if sec == 8 {
+			exp = base.Add(-time.Second) // expired
+		}
+		if err := st.AddRevocation(ctx, store.Revocation{Kind: store.RevokeSession, Key: fmt.Sprint(sec), At: base.Add(time.Duration(sec) * time.Second), ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := st.RevocationsSince(ctx, base.Add(3*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		got = append(got, r.Key)
+	}
+	if want := []string{"3", "3", "5", "7", "9"}; !slices.Equal(got, want) {
+		t.Fatalf("RevocationsSince = %v, want %v", got, want)
+	}
+	if rs, _ := st.RevocationsSince(ctx, base.Add(10*time.Second)); len(rs) != 0 {
+		t.Fatalf("nothing is at or after the last: got %v", rs)
 	}
 }
