@@ -117,3 +117,28 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGetAPIKeyByHash is a key's first sight: the lookup by the hash of the key
+// presented, among 10 000 keys.
+func BenchmarkGetAPIKeyByHash(b *testing.B) {
+	ctx := context.Background()
+	st := memstore.New(memstore.WithCleanupInterval(0))
+	defer st.Close()
+	now := time.Now()
+	hashes := make([][]byte, 10_000)
+	for i := range hashes {
+		hashes[i] = []byte(fmt.Sprintf("api-key-hash-%027d", i))
+		if err := st.CreateAPIKey(ctx, store.APIKey{ID: fmt.Sprint("key_", i), UserID: "u", Username: "alice", Name: "ci",
+			Permissions: []string{"read:reports"}, Hash: hashes[i], CreatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, ok, err := st.GetAPIKeyByHash(ctx, hashes[i%len(hashes)]); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+		i++
+	}
+}

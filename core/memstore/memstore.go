@@ -6,8 +6,8 @@ package memstore
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sort"
 	"sync"
@@ -85,13 +85,16 @@ type sessionEntry struct {
 	// forgetting it is one overwrite, not a shift of the others. A family is at most
 	// SpentRefreshKept+1 short strings, so a scan finds a token sooner than a map would
 	// hash it, and costs no map per session.
-	live   []refreshEntry
-	spent  []refreshEntry
-	oldest int
+	live  []refreshEntry
+	spent []refreshEntry
+	// spentTags are the tags of spent, index for index: a search of the spent tokens reads
+	// these 8-byte words (a few cache lines for a whole family) and a hash only on a match.
+	spentTags []uint64
+	oldest    int
 }
 
 type refreshEntry struct {
-	tag     uint64 // the hash's first eight bytes: a scan compares these first
+	tag     uint64 // tagOf(hash): a scan compares these first
 	hash    string
 	created time.Time
 }
@@ -100,13 +103,11 @@ func newRefreshEntry(h []byte, created time.Time) refreshEntry {
 	return refreshEntry{tag: tagOf(h), hash: string(h), created: created}
 }
 
-// tagOf is the first eight bytes of h (hashes are uniform, so two differ there but once in
-// 2^64), zero-padded when h is shorter.
-func tagOf(h []byte) uint64 {
-	var b [8]byte
-	copy(b[:], h)
-	return binary.LittleEndian.Uint64(b[:])
-}
+// tagOf is a 64-bit hash of h (maphash, seeded per process): two tokens' tags differ but
+// once in 2^64 whatever their bytes, so a scan compares hashes only on a match.
+func tagOf(h []byte) uint64 { return maphash.Bytes(tagSeed, h) }
+
+var tagSeed = maphash.MakeSeed()
 
 // find returns where the token of hash h is: its index in live or in spent, or -1.
 func find(in []refreshEntry, h []byte) int {
@@ -119,9 +120,20 @@ func find(in []refreshEntry, h []byte) int {
 	return -1
 }
 
+// findSpent returns the index of the spent token of hash h, or -1.
+func (e *sessionEntry) findSpent(h []byte) int {
+	tag := tagOf(h)
+	for i, t := range e.spentTags {
+		if t == tag && e.spent[i].hash == string(h) {
+			return i
+		}
+	}
+	return -1
+}
+
 // holds reports whether h is in the family, spent or not.
 func (e *sessionEntry) holds(h []byte) bool {
-	return find(e.live, h) >= 0 || find(e.spent, h) >= 0
+	return find(e.live, h) >= 0 || e.findSpent(h) >= 0
 }
 
 // spendLocked records r as the family's latest spend, and forgets the oldest spent token
@@ -129,9 +141,11 @@ func (e *sessionEntry) holds(h []byte) bool {
 func (e *sessionEntry) spendLocked(r refreshEntry) {
 	if len(e.spent) < store.SpentRefreshKept {
 		e.spent = append(e.spent, r)
+		e.spentTags = append(e.spentTags, r.tag)
 		return
 	}
 	e.spent[e.oldest] = r
+	e.spentTags[e.oldest] = r.tag
 	e.oldest = (e.oldest + 1) % len(e.spent)
 }
 
@@ -451,7 +465,7 @@ func (s *Store) RotateRefreshToken(_ context.Context, sessionID string, oldHash,
 	}
 	i := find(e.live, oldHash)
 	if i < 0 {
-		if find(e.spent, oldHash) >= 0 {
+		if e.findSpent(oldHash) >= 0 {
 			s.removeSessionLocked(sessionID)
 			return store.Session{}, store.ErrRefreshReused
 		}
