@@ -107,33 +107,35 @@ func decodeRoles(s string) ([]string, error) {
 	if s == "" {
 		return nil, nil
 	}
-	// Count first, so that the slice is made once at its size.
+	// Count first (the first pass also checks the encoding), so that the slice is made
+	// once at its size.
 	n := 0
 	for rest := s; rest != ""; n++ {
-		i := strings.IndexByte(rest, ':')
-		if i <= 0 {
+		var ok bool
+		if _, rest, ok = cutRole(rest); !ok {
 			return nil, fmt.Errorf("%w: roles", ErrCorrupt)
 		}
-		l, err := strconv.Atoi(rest[:i])
-		if err != nil || l < 0 || l > len(rest)-i-1 {
-			return nil, fmt.Errorf("%w: roles", ErrCorrupt)
-		}
-		rest = rest[i+1+l:]
 	}
 	roles := make([]string, 0, n)
 	for s != "" {
-		i := strings.IndexByte(s, ':')
-		if i <= 0 {
-			return nil, fmt.Errorf("%w: roles", ErrCorrupt)
-		}
-		n, err := strconv.Atoi(s[:i])
-		if err != nil || n < 0 || n > len(s)-i-1 {
-			return nil, fmt.Errorf("%w: roles", ErrCorrupt)
-		}
-		roles = append(roles, s[i+1:i+1+n])
-		s = s[i+1+n:]
+		var role string
+		role, s, _ = cutRole(s)
+		roles = append(roles, role)
 	}
 	return roles, nil
+}
+
+// cutRole reads the first "len:role" of s; ok is false when s does not start with one.
+func cutRole(s string) (role, rest string, ok bool) {
+	i := strings.IndexByte(s, ':')
+	if i <= 0 {
+		return "", "", false
+	}
+	n, err := strconv.Atoi(s[:i])
+	if err != nil || n < 0 || n > len(s)-i-1 {
+		return "", "", false
+	}
+	return s[i+1 : i+1+n], s[i+1+n:], true
 }
 
 // User hash fields.
