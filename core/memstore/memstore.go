@@ -83,70 +83,60 @@ type sessionEntry struct {
 	// live holds the family's unspent tokens (one, unless AddRefreshToken added more) and
 	// spent the kept spent ones, a ring once full: the oldest spend is at oldest, so that
 	// forgetting it is one overwrite, not a shift of the others. A family is at most
-	// SpentRefreshKept+1 short strings, so a scan finds a token sooner than a map would
+	// SpentRefreshKept+1 tokens, so a scan of their tags finds one sooner than a map would
 	// hash it, and costs no map per session.
-	live  []refreshEntry
-	spent []refreshEntry
-	// spentTags are the tags of spent, index for index: a search of the spent tokens reads
-	// these 8-byte words (a few cache lines for a whole family) and a hash only on a match.
-	spentTags []uint64
-	oldest    int
+	live   tokens
+	spent  tokens
+	oldest int
+}
+
+// tokens are some of a family's tokens and their tags, index for index: a search reads the
+// 8-byte tags (a few cache lines for a whole family) and compares a hash only on a match.
+type tokens struct {
+	tags []uint64
+	list []refreshEntry
 }
 
 type refreshEntry struct {
-	tag     uint64 // tagOf(hash): a scan compares these first
 	hash    string
 	created time.Time
 }
 
-func newRefreshEntry(h []byte, created time.Time) refreshEntry {
-	return refreshEntry{tag: tagOf(h), hash: string(h), created: created}
-}
-
 // tagOf is a 64-bit hash of h (maphash, seeded per process): two tokens' tags differ but
-// once in 2^64 whatever their bytes, so a scan compares hashes only on a match.
+// once in 2^64 whatever their bytes.
 func tagOf(h []byte) uint64 { return maphash.Bytes(tagSeed, h) }
 
 var tagSeed = maphash.MakeSeed()
 
-// find returns where the token of hash h is: its index in live or in spent, or -1.
-func find(in []refreshEntry, h []byte) int {
-	tag := tagOf(h)
-	for i := range in {
-		if in[i].tag == tag && in[i].hash == string(h) {
+// find returns the index of the token of hash h and tag tagOf(h), or -1.
+func (t *tokens) find(h []byte, tag uint64) int {
+	for i, x := range t.tags {
+		if x == tag && t.list[i].hash == string(h) {
 			return i
 		}
 	}
 	return -1
 }
 
-// findSpent returns the index of the spent token of hash h, or -1.
-func (e *sessionEntry) findSpent(h []byte) int {
-	tag := tagOf(h)
-	for i, t := range e.spentTags {
-		if t == tag && e.spent[i].hash == string(h) {
-			return i
-		}
-	}
-	return -1
+func (t *tokens) add(tag uint64, r refreshEntry) {
+	t.tags = append(t.tags, tag)
+	t.list = append(t.list, r)
 }
 
-// holds reports whether h is in the family, spent or not.
-func (e *sessionEntry) holds(h []byte) bool {
-	return find(e.live, h) >= 0 || e.findSpent(h) >= 0
+// holds reports whether the token of hash h (tag tagOf(h)) is in the family, spent or not.
+func (e *sessionEntry) holds(h []byte, tag uint64) bool {
+	return e.live.find(h, tag) >= 0 || e.spent.find(h, tag) >= 0
 }
 
-// spendLocked records r as the family's latest spend, and forgets the oldest spent token
-// once the family keeps store.SpentRefreshKept; callers hold sessMu.
-func (e *sessionEntry) spendLocked(r refreshEntry) {
-	if len(e.spent) < store.SpentRefreshKept {
-		e.spent = append(e.spent, r)
-		e.spentTags = append(e.spentTags, r.tag)
+// spendLocked records the token (tag, r) as the family's latest spend, and forgets the
+// oldest spent token once the family keeps store.SpentRefreshKept; callers hold sessMu.
+func (e *sessionEntry) spendLocked(tag uint64, r refreshEntry) {
+	if len(e.spent.list) < store.SpentRefreshKept {
+		e.spent.add(tag, r)
 		return
 	}
-	e.spent[e.oldest] = r
-	e.spentTags[e.oldest] = r.tag
-	e.oldest = (e.oldest + 1) % len(e.spent)
+	e.spent.tags[e.oldest], e.spent.list[e.oldest] = tag, r
+	e.oldest = (e.oldest + 1) % len(e.spent.list)
 }
 
 type rateEntry struct {
@@ -441,15 +431,16 @@ func (s *Store) AddRefreshToken(_ context.Context, t store.RefreshToken) error {
 	if !ok {
 		return store.ErrNotFound
 	}
-	if e.holds(t.Hash) {
+	tag := tagOf(t.Hash)
+	if e.holds(t.Hash, tag) {
 		return store.ErrConflict
 	}
-	r := newRefreshEntry(t.Hash, t.CreatedAt)
+	r := refreshEntry{hash: string(t.Hash), created: t.CreatedAt}
 	if t.Spent {
-		e.spendLocked(r)
+		e.spendLocked(tag, r)
 		return nil
 	}
-	e.live = append(e.live, r)
+	e.live.add(tag, r)
 	return nil
 }
 
@@ -463,19 +454,21 @@ func (s *Store) RotateRefreshToken(_ context.Context, sessionID string, oldHash,
 	if !ok || !e.s.Live(at) {
 		return store.Session{}, store.ErrNotFound
 	}
-	i := find(e.live, oldHash)
+	oldTag := tagOf(oldHash)
+	i := e.live.find(oldHash, oldTag)
 	if i < 0 {
-		if e.findSpent(oldHash) >= 0 {
+		if e.spent.find(oldHash, oldTag) >= 0 {
 			s.removeSessionLocked(sessionID)
 			return store.Session{}, store.ErrRefreshReused
 		}
 		return store.Session{}, store.ErrNotFound
 	}
-	if e.holds(newHash) {
+	newTag := tagOf(newHash)
+	if e.holds(newHash, newTag) {
 		return store.Session{}, store.ErrConflict
 	}
-	e.spendLocked(e.live[i])
-	e.live[i] = newRefreshEntry(newHash, now)
+	e.spendLocked(e.live.tags[i], e.live.list[i])
+	e.live.tags[i], e.live.list[i] = newTag, refreshEntry{hash: string(newHash), created: now}
 	if now.After(e.s.LastSeenAt) {
 		e.s.LastSeenAt = now
 	}
@@ -667,11 +660,11 @@ func (s *Store) ExportRefreshTokens(_ context.Context, sessionID string) ([]stor
 	if !ok {
 		return nil, nil
 	}
-	out := make([]store.RefreshToken, 0, len(e.live)+len(e.spent))
-	for _, r := range e.live {
+	out := make([]store.RefreshToken, 0, len(e.live.list)+len(e.spent.list))
+	for _, r := range e.live.list {
 		out = append(out, store.RefreshToken{SessionID: sessionID, Hash: []byte(r.hash), CreatedAt: r.created})
 	}
-	for _, r := range e.spent {
+	for _, r := range e.spent.list {
 		out = append(out, store.RefreshToken{SessionID: sessionID, Hash: []byte(r.hash), Spent: true, CreatedAt: r.created})
 	}
 	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Hash, out[j].Hash) < 0 })
