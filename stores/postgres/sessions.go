@@ -170,14 +170,12 @@ func (s *Store) AddRefreshToken(ctx context.Context, t store.RefreshToken) error
 		return err
 	}
 	var added int64
+	var dup bool // the hash is already in the family (a row family's statement says so)
 	switch {
 	case !s.cfg.legacyFamilies:
-		var dup bool
 		err = s.pool.QueryRow(c.ctx, s.q.addRowRefresh, t.SessionID, t.Hash, t.Spent, s.now()).Scan(&dup)
 		switch {
-		case err == nil && dup:
-			err = errDuplicate
-		case err == nil:
+		case err == nil && !dup:
 			added = 1
 		case errors.Is(err, pgx.ErrNoRows):
 			err = nil
@@ -189,10 +187,6 @@ func (s *Store) AddRefreshToken(ctx context.Context, t store.RefreshToken) error
 		tag, err = s.pool.Exec(c.ctx, s.q.addRefresh, t.SessionID, t.Hash, t.CreatedAt, s.now())
 		added = tag.RowsAffected()
 	}
-	if errors.Is(err, errDuplicate) {
-		s.end(c, nil)
-		return store.ErrConflict
-	}
 	s.end(c, err)
 	if err != nil {
 		switch pgCode(err) {
@@ -203,15 +197,14 @@ func (s *Store) AddRefreshToken(ctx context.Context, t store.RefreshToken) error
 		}
 		return wrap("add refresh token", err)
 	}
+	if dup {
+		return store.ErrConflict
+	}
 	if added == 0 {
 		return store.ErrNotFound
 	}
 	return nil
 }
-
-// errDuplicate is a hash already in its family, found by a statement that answers so
-// rather than failing.
-var errDuplicate = errors.New("pgstore: the token is already in its family")
 
 // rowRetries bounds the rotations of a row family that find the old token unspent yet
 // match nothing: each such miss is a concurrent change between two statements.
