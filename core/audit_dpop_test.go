@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -17,9 +16,7 @@ import (
 // (its signature, its jti) or the bound token, whether the proof passes, is replayed, is
 // for another request or is malformed.
 func TestAuditLogNeverHoldsDPoPProofs(t *testing.T) {
-	buf, obs := newAuditBuffer(slog.LevelDebug)
-	var logBuf strings.Builder
-	logger := slog.New(slog.NewJSONHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	_, obs, logger, all := newDebugCapture()
 	g := dpopGuard(t, nil, authframe.WithObserver(obs), authframe.WithLogger(logger))
 	ctx := endpoint.ContextWithRequestID(context.Background(), "audit-dpop-1")
 	u, err := g.Register(ctx, authframe.ClientInfo{}, "frida", "correct horse battery staple")
@@ -55,7 +52,7 @@ func TestAuditLogNeverHoldsDPoPProofs(t *testing.T) {
 	_, _ = g.Authenticate(ctx, dpopReq{method: "GET", path: "/api/me", auth: "Bearer " + pair.AccessToken})
 	secrets = append(secrets, pair.AccessToken, strings.Split(pair.AccessToken, ".")[2], pair.RefreshToken)
 
-	logs := buf.String() + logBuf.String()
+	logs := all()
 	if !strings.Contains(logs, "token_validated") {
 		t.Fatalf("no validation was logged:\n%s", logs)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,9 +19,7 @@ import (
 // audit logger and the Guard's own logger at Debug, and checks that neither the TOTP
 // secret, its otpauth URI, a code, a recovery code nor the sealing key reaches a line.
 func TestAuditLogNeverHoldsTwoFactorSecrets(t *testing.T) {
-	buf, obs := newAuditBuffer(slog.LevelDebug)
-	var logBuf strings.Builder
-	logger := slog.New(slog.NewJSONHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	buf, obs, logger, all := newDebugCapture()
 	key := make([]byte, totp.KeySize)
 	_, _ = rand.Read(key)
 	now := time.Unix(1_800_000_000, 0)
@@ -94,7 +91,7 @@ func TestAuditLogNeverHoldsTwoFactorSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out := buf.String() + logBuf.String()
+	out := all()
 	if testing.Verbose() {
 		t.Log(out)
 	}

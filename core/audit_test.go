@@ -48,6 +48,15 @@ func newAuditBuffer(level slog.Level) (*bytes.Buffer, audit.Observer) {
 	return &buf, audit.NewLogger(l)
 }
 
+// newDebugCapture records, at Debug, both the audit log (obs) and the Guard's own log
+// (logger); all returns everything either wrote.
+func newDebugCapture() (auditLog *bytes.Buffer, obs audit.Observer, logger *slog.Logger, all func() string) {
+	buf, obs := newAuditBuffer(slog.LevelDebug)
+	var own strings.Builder
+	logger = slog.New(slog.NewJSONHandler(&own, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return buf, obs, logger, func() string { return buf.String() + own.String() }
+}
+
 func TestAuditLoggerLevelsAndAttributes(t *testing.T) {
 	const sid = "sid-handle-0123456789abcdef"
 	fp := audit.SessionFingerprint(sid)
